@@ -1,0 +1,77 @@
+"""Mode, seeding and the one-line environment report.
+
+`COURSE_FAST` is read here and nowhere else: every notebook asks `utils.FAST` (or `pick`) which
+sizes to use, so fast and full mode share one code path and differ only in numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def fast_mode() -> bool:
+    """True when the environment variable COURSE_FAST is set to 1/true/yes/on."""
+    return os.environ.get("COURSE_FAST", "").strip().lower() in _TRUE
+
+
+FAST = fast_mode()
+MODE = "fast" if FAST else "full"
+
+
+def pick(fast, full):
+    """Return `fast` in fast mode and `full` otherwise, e.g. `epochs = pick(1, 30)`."""
+    return fast if FAST else full
+
+
+def seed_everything(seed: int = 42) -> int:
+    """Seed Python, NumPy and Keras/TensorFlow so a run can be repeated. Returns the seed."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import keras
+    except ImportError:  # NumPy-only use (chapter 01 helpers) still works without Keras
+        return int(seed)
+    keras.utils.set_random_seed(int(seed))
+    return int(seed)
+
+
+def _accelerators() -> str:
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return "TensorFlow not installed"
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"{len(gpus)} GPU" if gpus else "no GPU"
+
+
+def _package_version(name: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(name)
+    except Exception:  # not installed: say so instead of failing the report
+        return "missing"
+
+
+def env_report(data_source: str | None = None) -> str:
+    """One line: versions, CPU/GPU, mode and data source. Notebooks print it in their first cell."""
+    if data_source is None:
+        data_dir = os.environ.get("COURSE_DATA_DIR")
+        data_source = f"COURSE_DATA_DIR={data_dir}" if data_dir else "keras.datasets (online)"
+    parts = [
+        f"Python {platform.python_version()}",
+        f"TensorFlow {_package_version('tensorflow')}",
+        f"Keras {_package_version('keras')}",
+        f"{os.cpu_count()} CPU cores, {_accelerators()}",
+        f"mode {MODE}",
+        f"data {data_source}",
+    ]
+    return " | ".join(parts)

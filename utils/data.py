@@ -1,0 +1,284 @@
+"""MNIST and Fashion-MNIST: loading (online or from COURSE_DATA_DIR), scaling, binarisation, tf.data.
+
+Loading order:
+1. `data_dir` argument or the COURSE_DATA_DIR environment variable, when set: the original IDX
+   `.gz` files (`train-images-idx3-ubyte.gz`, `t10k-labels-idx1-ubyte.gz`, ...) or an `.npz` with
+   keys x_train, y_train, x_test, y_test. Fashion-MNIST is looked for in a `fashion_mnist/`
+   subfolder or in `fashion_mnist.npz`, because its IDX files have the same names as MNIST's.
+   With only the 10,000-image `t10k` files, the first 8,000 become the training split and the last
+   2,000 the test split, and the loader says so.
+2. Otherwise `keras.datasets` (needs the internet the first time, then caches in ~/.keras).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+OFFLINE_TRAIN_SIZE = 8000
+DATASETS = ("mnist", "fashion_mnist")
+_IDX_DTYPES = {0x08: np.uint8}
+_NO_DATA_HELP = (
+    "Either connect to the internet (keras.datasets downloads MNIST once), or download the IDX files "
+    "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+    "t10k-labels-idx1-ubyte.gz) or mnist.npz into a folder and set COURSE_DATA_DIR to it, e.g. "
+    "`export COURSE_DATA_DIR=$HOME/data/mnist` before starting Jupyter, or "
+    "`os.environ['COURSE_DATA_DIR'] = '...'` in the first cell."
+)
+
+
+class DataError(RuntimeError):
+    """Data could not be found or read; the message says what to do."""
+
+
+@dataclass
+class ImageData:
+    """A train/test split of uint8 images (N, 28, 28) with integer labels, and where it came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    def __repr__(self) -> str:
+        return (
+            f"ImageData(train={self.x_train.shape}, test={self.x_test.shape}, source={self.source!r})"
+        )
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (optionally gzipped) into a NumPy array, checking its header."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as err:
+        raise DataError(f"Cannot read {path}: {err}. The file looks corrupt; download it again.") from err
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number); download it again.")
+    ndim = raw[3]
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise DataError(f"{path} is truncated (header incomplete); download it again.")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    expected = int(np.prod(shape))
+    if len(raw) - header_size != expected:
+        raise DataError(
+            f"{path} should hold {expected} values for shape {shape} but holds {len(raw) - header_size}; "
+            "the file is truncated or corrupt, download it again."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx")):
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def _validate(images: np.ndarray, labels: np.ndarray, origin: str) -> None:
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataError(f"{origin}: expected images of shape (N, 28, 28), got {images.shape}.")
+    if labels.shape != (images.shape[0],):
+        raise DataError(f"{origin}: {images.shape[0]} images but labels of shape {labels.shape}.")
+    if images.dtype != np.uint8:
+        raise DataError(f"{origin}: expected uint8 pixels 0..255, got dtype {images.dtype}.")
+
+
+def _load_idx_folder(folder: Path) -> ImageData | None:
+    parts = {}
+    for split in ("train", "t10k"):
+        image_file = _find(folder, f"{split}-images-idx3-ubyte")
+        label_file = _find(folder, f"{split}-labels-idx1-ubyte")
+        if image_file and label_file:
+            parts[split] = (read_idx(image_file), read_idx(label_file))
+            _validate(*parts[split], origin=str(image_file))
+    if "train" in parts and "t10k" in parts:
+        return ImageData(*parts["train"], *parts["t10k"], source=f"IDX files in {folder}")
+    if "t10k" in parts:
+        return _split_test_only(*parts["t10k"], origin=f"IDX files in {folder}")
+    return None
+
+
+def _split_test_only(images: np.ndarray, labels: np.ndarray, origin: str) -> ImageData:
+    """Only the 10,000-image test set is present: first 8,000 train, last 2,000 test."""
+    if len(images) <= OFFLINE_TRAIN_SIZE:
+        raise DataError(f"{origin}: only {len(images)} images, need more than {OFFLINE_TRAIN_SIZE} to split.")
+    cut = OFFLINE_TRAIN_SIZE
+    source = (
+        f"{origin} (only the t10k test set: first {cut} images used for training, "
+        f"last {len(images) - cut} held out for testing)"
+    )
+    return ImageData(images[:cut], labels[:cut], images[cut:], labels[cut:], source=source)
+
+
+def _load_npz(path: Path) -> ImageData:
+    try:
+        with np.load(path) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except Exception as err:  # zipfile.BadZipFile, ValueError, OSError...
+        raise DataError(f"Cannot read {path}: {err}. The file looks corrupt; download it again.") from err
+    if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
+        data = ImageData(
+            arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], source=f"{path}"
+        )
+        _validate(data.x_train, data.y_train, str(path))
+        _validate(data.x_test, data.y_test, str(path))
+        return data
+    if {"x_test", "y_test"} <= arrays.keys():
+        _validate(arrays["x_test"], arrays["y_test"], str(path))
+        return _split_test_only(arrays["x_test"], arrays["y_test"], origin=str(path))
+    raise DataError(f"{path} lacks the keys x_train, y_train, x_test, y_test (has {sorted(arrays)}).")
+
+
+def load_from_folder(folder: str | os.PathLike, name: str = "mnist") -> ImageData:
+    """Load `name` from a local folder of IDX files or an .npz, with a clear error when absent.
+
+    MNIST: the folder itself or `mnist.npz` in it. Fashion-MNIST: a `fashion_mnist/` subfolder
+    or `fashion_mnist.npz` (its IDX files have the same names as MNIST's, so they cannot share a folder).
+    """
+    _check_name(name)
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"COURSE_DATA_DIR points at {folder}, which is not a folder. {_NO_DATA_HELP}")
+    idx_folder = folder if name == "mnist" else folder / name
+    if idx_folder.is_dir():
+        found = _load_idx_folder(idx_folder)
+        if found is not None:
+            return found
+    for npz in (folder / f"{name}.npz", idx_folder / f"{name}.npz"):
+        if npz.exists():
+            return _load_npz(npz)
+    raise DataError(f"No {name} files found in {folder}. {_NO_DATA_HELP}")
+
+
+def _check_name(name: str) -> None:
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+
+
+def load_dataset(name: str = "mnist", data_dir: str | os.PathLike | None = None, verbose: bool = True):
+    """Load MNIST or Fashion-MNIST as uint8 (N, 28, 28) arrays; see the module docstring for the order."""
+    _check_name(name)
+    data_dir = data_dir or os.environ.get("COURSE_DATA_DIR")
+    if data_dir:
+        data = load_from_folder(data_dir, name)
+    else:
+        data = _load_keras(name)
+    if verbose:
+        print(f"Loaded {name}: {len(data.x_train)} train / {len(data.x_test)} test images from {data.source}")
+    return data
+
+
+def load_mnist(data_dir=None, verbose: bool = True) -> ImageData:
+    """MNIST digits; see `load_dataset`."""
+    return load_dataset("mnist", data_dir, verbose)
+
+
+def load_fashion_mnist(data_dir=None, verbose: bool = True) -> ImageData:
+    """Fashion-MNIST clothing images (the 'try it yourself' variant); see `load_dataset`."""
+    return load_dataset("fashion_mnist", data_dir, verbose)
+
+
+def _load_keras(name: str) -> ImageData:
+    import keras
+
+    loader = getattr(keras.datasets, name)
+    try:
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except Exception as err:  # no internet: urllib errors, or a half-downloaded cache file
+        raise DataError(f"keras.datasets.{name} could not download the data ({err}). {_NO_DATA_HELP}") from err
+    return ImageData(x_train, y_train, x_test, y_test, source=f"keras.datasets.{name}")
+
+
+# ---------------------------------------------------------------- scaling and binarisation
+
+
+def _as_images(x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"expected images of shape (N, H, W) or (N, H, W, C), got shape {x.shape}")
+    return x
+
+
+def scale_images(x, to: str = "tanh") -> np.ndarray:
+    """uint8 0..255 images -> float32 (N, H, W, C) in [-1, 1] (to='tanh') or [0, 1] (to='unit')."""
+    x = _as_images(x)
+    if x.dtype != np.uint8:
+        raise TypeError(f"scale_images expects uint8 pixels 0..255, got {x.dtype}; pass the loader's arrays.")
+    unit = x.astype("float32") / 255.0
+    if to == "unit":
+        return unit
+    if to == "tanh":
+        return unit * 2.0 - 1.0
+    raise ValueError(f"to must be 'tanh' ([-1, 1], for tanh generators) or 'unit' ([0, 1]), got {to!r}")
+
+
+def to_unit_range(x) -> np.ndarray:
+    """Images in [-1, 1] or [0, 1] (detected from the minimum) -> float32 in [0, 1], for display."""
+    x = np.asarray(x, dtype="float32")
+    if x.size and x.min() < -1e-3:
+        x = (x + 1.0) / 2.0
+    return np.clip(x, 0.0, 1.0)
+
+
+def binarize(x, threshold: float = 0.5) -> np.ndarray:
+    """Static binarisation of [0, 1] images: pixel > threshold -> 1 (TensorFlow CVAE tutorial style)."""
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        raise TypeError("binarize expects floats in [0, 1]; call scale_images(x, to='unit') first.")
+    return (x > threshold).astype("float32")
+
+
+def binarize_dynamic(x, seed=None):
+    """Dynamic binarisation: each pixel ~ Bernoulli(intensity), freshly drawn on every call.
+
+    Works on NumPy arrays (seeded with `seed`) and on tf tensors inside a tf.data map.
+    """
+    if hasattr(x, "dtype") and not isinstance(x, np.ndarray):  # a TensorFlow tensor
+        import tensorflow as tf
+
+        return tf.cast(tf.random.uniform(tf.shape(x), seed=seed) < x, x.dtype)
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        raise TypeError("binarize_dynamic expects floats in [0, 1]; call scale_images(x, to='unit') first.")
+    rng = np.random.default_rng(seed)
+    return (rng.random(x.shape) < x).astype("float32")
+
+
+def make_dataset(x, y=None, batch_size: int = 128, shuffle: bool = True, seed: int = 0,
+                 dynamic_binarization: bool = False, drop_remainder: bool = True):
+    """A shuffled, batched, prefetched tf.data pipeline over float images (and optional labels)."""
+    import tensorflow as tf
+
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        raise TypeError("make_dataset expects float images; call scale_images first.")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if y is not None and len(y) != len(x):
+        raise ValueError(f"{len(x)} images but {len(y)} labels")
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, np.asarray(y)))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if dynamic_binarization:
+        if y is None:
+            ds = ds.map(lambda images: binarize_dynamic(images), num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(lambda images, labels: (binarize_dynamic(images), labels),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
