@@ -1,0 +1,54 @@
+import importlib
+import random
+
+import numpy as np
+import pytest
+
+import utils
+from utils import config
+
+
+def test_fast_mode_reads_course_fast(monkeypatch):
+    for value, expected in [("1", True), ("true", True), ("YES", True), ("0", False), ("", False)]:
+        monkeypatch.setenv("COURSE_FAST", value)
+        assert config.fast_mode() is expected
+    monkeypatch.delenv("COURSE_FAST")
+    assert config.fast_mode() is False
+
+
+def test_mode_is_read_once_at_import(monkeypatch, restore_mode):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    reloaded = importlib.reload(config)
+    assert reloaded.FAST and reloaded.MODE == "fast" and reloaded.pick("a", "b") == "a"
+    monkeypatch.setenv("COURSE_FAST", "0")
+    assert reloaded.FAST  # changing the variable later does not flip the mode mid-run
+    reloaded = importlib.reload(config)
+    assert not reloaded.FAST and reloaded.MODE == "full" and reloaded.pick("a", "b") == "b"
+
+
+def test_seed_everything_repeats_numpy_python_and_keras():
+    import keras
+
+    utils.seed_everything(7)
+    first = (random.random(), np.random.rand(), keras.random.normal((3,)).numpy())
+    utils.seed_everything(7)
+    second = (random.random(), np.random.rand(), keras.random.normal((3,)).numpy())
+    assert first[0] == second[0] and first[1] == second[1]
+    np.testing.assert_array_equal(first[2], second[2])
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "42", None])
+def test_seed_everything_rejects_bad_seeds(bad):
+    with pytest.raises(ValueError, match="non-negative integer"):
+        utils.seed_everything(bad)
+
+
+def test_env_report_is_one_line_with_versions_mode_and_data(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", "/some/folder")
+    report = utils.env_report()
+    assert "\n" not in report
+    for part in ("Python", "TensorFlow", "Keras", "CPU", "GPU", f"mode {utils.MODE}", "/some/folder"):
+        assert part in report
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    assert "keras.datasets" in utils.env_report()
+    assert "my data" in utils.env_report(data_source="my data")

@@ -1,0 +1,199 @@
+import gzip
+
+import numpy as np
+import pytest
+from conftest import fake_digits, write_idx
+
+import utils
+from utils import data
+
+
+def test_read_idx_round_trip_gz_and_plain(tmp_path):
+    images, _ = fake_digits(5)
+    np.testing.assert_array_equal(data.read_idx(write_idx(tmp_path / "a.gz", images)), images)
+    np.testing.assert_array_equal(data.read_idx(write_idx(tmp_path / "a", images, compress=False)), images)
+
+
+def test_read_idx_rejects_corrupt_files(tmp_path):
+    images, _ = fake_digits(5)
+    good = write_idx(tmp_path / "good", images, compress=False).read_bytes()
+    (tmp_path / "truncated").write_bytes(good[:-10])
+    with pytest.raises(data.DataError, match="truncated or corrupt"):
+        data.read_idx(tmp_path / "truncated")
+    (tmp_path / "magic").write_bytes(b"\x01\x02" + good[2:])
+    with pytest.raises(data.DataError, match="magic number"):
+        data.read_idx(tmp_path / "magic")
+    (tmp_path / "bad.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(data.DataError, match="corrupt"):
+        data.read_idx(tmp_path / "bad.gz")
+    (tmp_path / "short").write_bytes(bytes([0, 0, 8, 3, 0]))
+    with pytest.raises(data.DataError, match="header"):
+        data.read_idx(tmp_path / "short")
+
+
+def test_t10k_only_folder_splits_8000_2000_and_says_so(t10k_folder, capsys):
+    folder, images, labels = t10k_folder
+    loaded = utils.load_mnist(data_dir=folder)
+    assert loaded.x_train.shape == (8000, 28, 28) and loaded.x_test.shape == (2000, 28, 28)
+    np.testing.assert_array_equal(loaded.x_train, images[:8000])
+    np.testing.assert_array_equal(loaded.y_test, labels[8000:])
+    assert "first 8000" in loaded.source and "last 2000" in loaded.source
+    assert "first 8000" in capsys.readouterr().out
+
+
+def test_course_data_dir_is_used(t10k_folder, monkeypatch):
+    folder, _, _ = t10k_folder
+    monkeypatch.setenv("COURSE_DATA_DIR", str(folder))
+    assert str(folder) in utils.load_mnist(verbose=False).source
+
+
+def test_full_idx_folder_keeps_official_split(tmp_path):
+    for split, n in (("train", 30), ("t10k", 10)):
+        images, labels = fake_digits(n, seed=n)
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", labels)
+    loaded = utils.load_mnist(data_dir=tmp_path, verbose=False)
+    assert len(loaded.x_train) == 30 and len(loaded.x_test) == 10
+    assert "only the t10k" not in loaded.source
+
+
+def test_npz_full_and_test_only(tmp_path):
+    images, labels = fake_digits(9000)
+    np.savez(tmp_path / "mnist.npz", x_train=images[:50], y_train=labels[:50], x_test=images[:20], y_test=labels[:20])
+    loaded = utils.load_mnist(data_dir=tmp_path, verbose=False)
+    assert loaded.x_train.shape == (50, 28, 28)
+    other = tmp_path / "other"
+    other.mkdir()
+    np.savez(other / "mnist.npz", x_test=images, y_test=labels)
+    assert len(utils.load_mnist(data_dir=other, verbose=False).x_train) == 8000
+
+
+def test_npz_errors(tmp_path):
+    (tmp_path / "mnist.npz").write_bytes(b"garbage")
+    with pytest.raises(data.DataError, match="corrupt"):
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+    np.savez(tmp_path / "mnist.npz", images=np.zeros((3, 28, 28), np.uint8))
+    with pytest.raises(data.DataError, match="lacks the keys"):
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+    np.savez(tmp_path / "mnist.npz", x_train=np.zeros((3, 32, 32), np.uint8), y_train=np.zeros(3),
+             x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.zeros(3))
+    with pytest.raises(data.DataError, match=r"shape \(N, 28, 28\)"):
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+
+
+def test_wrong_shapes_labels_and_dtypes_in_idx(tmp_path):
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((10, 28, 28), np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(9, np.uint8))
+    with pytest.raises(data.DataError, match="labels of shape"):
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+    with pytest.raises(data.DataError, match="dtype"):
+        data._validate(np.zeros((2, 28, 28), np.float32), np.zeros(2), "x")
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(10, np.uint8))
+    with pytest.raises(data.DataError, match="need more than 8000"):
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+
+
+def test_missing_data_says_what_to_do(tmp_path):
+    with pytest.raises(data.DataError, match="COURSE_DATA_DIR"):
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+    with pytest.raises(data.DataError, match="not a folder"):
+        utils.load_mnist(data_dir=tmp_path / "nope", verbose=False)
+    with pytest.raises(ValueError, match="one of"):
+        data.load_dataset("cifar10", data_dir=tmp_path)
+
+
+def test_fashion_mnist_lives_in_a_subfolder_or_its_own_npz(tmp_path, t10k_folder):
+    folder, _, _ = t10k_folder
+    with pytest.raises(data.DataError, match="fashion_mnist"):
+        utils.load_fashion_mnist(data_dir=folder, verbose=False)  # MNIST's files are not Fashion-MNIST
+    sub = folder / "fashion_mnist"
+    sub.mkdir()
+    images, labels = fake_digits(10_000, seed=3)
+    write_idx(sub / "t10k-images-idx3-ubyte.gz", images)
+    write_idx(sub / "t10k-labels-idx1-ubyte.gz", labels)
+    np.testing.assert_array_equal(utils.load_fashion_mnist(data_dir=folder, verbose=False).x_test, images[8000:])
+    npz_only = tmp_path / "npz_only"
+    npz_only.mkdir()
+    np.savez(npz_only / "fashion_mnist.npz", x_test=images, y_test=labels)
+    assert "fashion_mnist.npz" in utils.load_fashion_mnist(data_dir=npz_only, verbose=False).source
+
+
+def test_online_path_uses_keras_datasets(monkeypatch):
+    import keras
+
+    images, labels = fake_digits(12)
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: ((images, labels), (images[:4], labels[:4])))
+    loaded = utils.load_mnist(verbose=False)
+    assert loaded.source == "keras.datasets.mnist" and len(loaded.x_test) == 4
+
+    def offline():
+        raise OSError("URL fetch failure: no internet")
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    with pytest.raises(data.DataError, match="COURSE_DATA_DIR"):
+        utils.load_fashion_mnist(verbose=False)
+
+
+def test_scaling_ranges_and_errors():
+    x = np.array([[[0, 255]]], dtype=np.uint8)
+    tanh = utils.scale_images(x)
+    assert tanh.shape == (1, 1, 2, 1) and tanh.dtype == np.float32
+    assert tanh.min() == -1 and tanh.max() == 1
+    unit = utils.scale_images(x, to="unit")
+    assert unit.min() == 0 and unit.max() == 1
+    with pytest.raises(TypeError, match="uint8"):
+        utils.scale_images(unit)
+    with pytest.raises(ValueError, match="'tanh'"):
+        utils.scale_images(x, to="0-1")
+    with pytest.raises(ValueError, match="shape"):
+        utils.scale_images(np.zeros((28, 28), np.uint8))
+    np.testing.assert_allclose(utils.to_unit_range(tanh), unit)
+    np.testing.assert_allclose(utils.to_unit_range(unit), unit)
+
+
+def test_binarisation_static_and_dynamic():
+    x = np.array([0.0, 0.49, 0.51, 1.0], dtype=np.float32)
+    np.testing.assert_array_equal(utils.binarize(x), [0, 0, 1, 1])
+    with pytest.raises(TypeError):
+        utils.binarize(np.zeros(3, np.uint8))
+    with pytest.raises(TypeError):
+        utils.binarize_dynamic(np.zeros(3, np.uint8))
+    probs = np.full(100_000, 0.3, dtype=np.float32)
+    draws = utils.binarize_dynamic(probs, seed=1)
+    assert set(np.unique(draws)) <= {0.0, 1.0}
+    assert abs(draws.mean() - 0.3) < 0.01
+    assert not np.array_equal(draws, utils.binarize_dynamic(probs, seed=2))
+    np.testing.assert_array_equal(draws, utils.binarize_dynamic(probs, seed=1))
+
+
+def test_make_dataset_batches_shuffles_and_binarises():
+    x = np.linspace(0, 1, 10 * 4, dtype=np.float32).reshape(10, 2, 2, 1)
+    y = np.arange(10)
+    batches = list(utils.make_dataset(x, y, batch_size=4, seed=0))
+    assert len(batches) == 2 and batches[0][0].shape == (4, 2, 2, 1)
+    seen = np.concatenate([b[1].numpy() for b in batches])
+    assert len(set(seen)) == 8 and not np.array_equal(seen, np.arange(8))
+    binary = next(iter(utils.make_dataset(x, batch_size=10, dynamic_binarization=True, shuffle=False)))
+    assert set(np.unique(binary.numpy())) <= {0.0, 1.0}
+    labelled = next(iter(utils.make_dataset(x, y, batch_size=10, dynamic_binarization=True)))
+    assert set(np.unique(labelled[0].numpy())) <= {0.0, 1.0}
+    kept = list(utils.make_dataset(x, batch_size=4, drop_remainder=False, shuffle=False))
+    assert [len(b) for b in kept] == [4, 4, 2]
+    with pytest.raises(TypeError):
+        utils.make_dataset(np.zeros((2, 2), np.uint8))
+    with pytest.raises(ValueError, match="batch_size"):
+        utils.make_dataset(x, batch_size=0)
+    with pytest.raises(ValueError, match="labels"):
+        utils.make_dataset(x, y[:3])
+
+
+def test_gz_helper_is_real_gzip(tmp_path):
+    path = write_idx(tmp_path / "x.gz", np.zeros((1, 28, 28), np.uint8))
+    assert gzip.decompress(path.read_bytes())[:4] == bytes([0, 0, 8, 3])
+
+
+def test_repr_mentions_shapes_and_source(t10k_folder):
+    folder, _, _ = t10k_folder
+    text = repr(utils.load_mnist(data_dir=folder, verbose=False))
+    assert "(8000, 28, 28)" in text and "source" in text
