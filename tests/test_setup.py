@@ -20,7 +20,8 @@ def _requirements(name):
 
 def _environment():
     out = {}
-    for line in (REPO / "environment.yml").read_text().splitlines():
+    text = (REPO / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
         match = re.match(r"^\s+- ([A-Za-z][\w.-]*)([<>=!~][^#\s]*)?\s*(#.*)?$", line)
         if match:
             out[match.group(1).lower()] = (match.group(2) or "", match.group(3))

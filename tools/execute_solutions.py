@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from badges import with_badge
 from nbclient import NotebookClient
 from nbcommon import REPO_ROOT, SOLUTIONS, code_hash
 
@@ -25,6 +26,7 @@ from nbcommon import REPO_ROOT, SOLUTIONS, code_hash
 def execute(path: Path, timeout: int) -> float:
     """Execute one notebook in place in full mode; return its wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
+    with_badge(nb, f"{path.parent.name}/{path.name}")  # badges and the repository setting stay current
     os.environ.pop("COURSE_FAST", None)  # full mode: the kernel inherits this environment
     start = time.perf_counter()
     resources = {"metadata": {"path": str(path.parent)}}  # run from solutions/, as Jupyter would

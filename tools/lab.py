@@ -36,6 +36,8 @@ def server_command(port: int, open_browser: bool = True, token: str | None = Non
         command.append(f"--IdentityProvider.token={token}")
     if not open_browser:
         command.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and cloud VMs often run as root; Jupyter refuses without it
     if (REPO_ROOT / FIRST_NOTEBOOK).exists():
         command.append(f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}")
     return command
