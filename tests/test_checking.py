@@ -68,3 +68,16 @@ def test_exercise_needs_a_callable_checker():
     with pytest.raises(TypeError, match="checker"):
         Exercise("x", "not callable", "h", "s")
     assert "check(answer)" in repr(EX)
+
+
+def test_outcome_is_displayed_once_in_jupyter(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    outcome = EX.evaluate(lambda x: 2 * x)
+    outcome._ipython_display_()
+    outcome._ipython_display_()  # the same Outcome as a cell's last value: not shown again
+    assert len(shown) == 1 and "Correct" in shown[0]["text/plain"] and "#1a7f37" in shown[0]["text/html"]
+    hint = EX.hint()
+    assert hint == "Multiply by two." and hint._ipython_display_() is None

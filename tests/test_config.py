@@ -52,3 +52,11 @@ def test_env_report_is_one_line_with_versions_mode_and_data(monkeypatch):
     monkeypatch.delenv("COURSE_DATA_DIR")
     assert "keras.datasets" in utils.env_report()
     assert "my data" in utils.env_report(data_source="my data")
+
+
+def test_tensorflow_import_is_quiet_and_missing_tensorflow_warns(monkeypatch, capfd):
+    assert config.import_tensorflow_quietly() is True
+    monkeypatch.setitem(__import__("sys").modules, "keras", None)  # makes `import keras` fail
+    with pytest.warns(UserWarning, match="make install"):
+        assert config.import_tensorflow_quietly() is False
+    assert "oneDNN" not in capfd.readouterr().err

@@ -9,7 +9,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up noise out of cell output
 
 from .checking import Exercise, Incorrect, Outcome  # noqa: E402
-from .config import FAST, MODE, env_report, pick, seed_everything  # noqa: E402
+from .config import FAST, MODE, env_report, import_tensorflow_quietly, pick, seed_everything  # noqa: E402
+
+import_tensorflow_quietly()
 from .data import (  # noqa: E402
     DataError,
     ImageData,

@@ -34,6 +34,7 @@ class Outcome:
     exercise: str
     status: str
     message: str
+    shown: bool = False  # already displayed by check(): Jupyter must not show it a second time
 
     def __bool__(self) -> bool:
         return self.status == CORRECT
@@ -47,6 +48,15 @@ class Outcome:
         return f"{self.exercise}: {label}. {self.message}".strip()
 
     __repr__ = __str__
+
+    def _ipython_display_(self) -> None:
+        """Jupyter's hook for a cell's last value: show the verdict once, in colour with a text fallback."""
+        if self.shown:
+            return
+        from IPython.display import display
+
+        display({"text/html": self._repr_html_(), "text/plain": str(self)}, raw=True)
+        self.shown = True
 
     def _repr_html_(self) -> str:
         colour = {CORRECT: "#1a7f37", INCORRECT: "#cf222e", NOT_ATTEMPTED: "#9a6700"}[self.status]
@@ -102,12 +112,14 @@ class Exercise:
         return outcome
 
     def hint(self) -> str:
-        _show_text(f"Hint ({self.title}): {self._hint}")
-        return self._hint
+        """Print a hint; also return it (as text that Jupyter does not echo a second time)."""
+        print(f"Hint ({self.title}): {self._hint}")
+        return _PrintedText(self._hint)
 
     def solution(self) -> str:
-        _show_text(f"Solution ({self.title}):\n{self._solution}")
-        return self._solution
+        """Print a reference solution; also return it."""
+        print(f"Solution ({self.title}):\n{self._solution}")
+        return _PrintedText(self._solution)
 
     def __repr__(self) -> str:
         return f"Exercise({self.title!r}): call .check(answer), .hint() or .solution()"
@@ -116,15 +128,17 @@ class Exercise:
 def _show(outcome: Outcome) -> None:
     try:
         from IPython import get_ipython
-        from IPython.display import display
 
         if get_ipython() is not None:
-            display(outcome)  # HTML in Jupyter/Colab, plain text on GitHub and in logs
+            outcome._ipython_display_()  # HTML in Jupyter/Colab, plain text on GitHub and in logs
             return
     except ImportError:
         pass
     print(outcome)
 
 
-def _show_text(text: str) -> None:
-    print(text)
+class _PrintedText(str):
+    """A string already printed: as a cell's last value, Jupyter shows nothing more."""
+
+    def _ipython_display_(self) -> None:
+        pass

@@ -15,6 +15,36 @@ import numpy as np
 _TRUE = {"1", "true", "yes", "on"}
 
 
+def import_tensorflow_quietly() -> bool:
+    """Import TensorFlow with its C++ start-up banner (oneDNN, CUDA probing) kept out of cell output.
+
+    TensorFlow prints those lines to file descriptor 2 before its log level applies, so we point fd 2
+    at /dev/null for the duration of the import. Python errors still propagate. Returns False, with a
+    warning that says what to do, when TensorFlow is not installed.
+    """
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import keras  # noqa: F401  (imports TensorFlow, the Keras backend)
+                import tensorflow  # noqa: F401
+            finally:
+                os.dup2(saved, 2)
+    except ImportError as err:
+        import warnings
+
+        warnings.warn(
+            f"TensorFlow/Keras could not be imported ({err}). Chapters 02 onwards need them: run `make install` "
+            "(or `pip install -r requirements.txt`); in Colab they are preinstalled.",
+            stacklevel=2,
+        )
+        return False
+    finally:
+        os.close(saved)
+    return True
+
+
 def fast_mode() -> bool:
     """True when the environment variable COURSE_FAST is set to 1/true/yes/on."""
     return os.environ.get("COURSE_FAST", "").strip().lower() in _TRUE
