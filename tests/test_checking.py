@@ -1,6 +1,6 @@
 import pytest
 
-from utils.checking import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Incorrect, NotAttempted, call_answer
+from utils.checking import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Incorrect, NotAttempted, call_answer, is_stub
 
 
 def _check_double(fn):
@@ -81,3 +81,8 @@ def test_outcome_is_displayed_once_in_jupyter(monkeypatch):
     assert len(shown) == 1 and "Correct" in shown[0]["text/plain"] and "#1a7f37" in shown[0]["text/html"]
     hint = EX.hint()
     assert hint == "Multiply by two." and hint._ipython_display_() is None
+
+
+def test_is_stub_recognises_placeholders_only():
+    assert is_stub(None) and is_stub(...)
+    assert not is_stub(0) and not is_stub("") and not is_stub(stub)

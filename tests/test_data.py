@@ -197,3 +197,11 @@ def test_repr_mentions_shapes_and_source(t10k_folder):
     folder, _, _ = t10k_folder
     text = repr(utils.load_mnist(data_dir=folder, verbose=False))
     assert "(8000, 28, 28)" in text and "source" in text
+
+
+def test_load_from_folder_and_image_data_directly(t10k_folder):
+    folder, images, _ = t10k_folder
+    loaded = data.load_from_folder(folder)
+    assert isinstance(loaded, data.ImageData) and len(loaded.x_train) == 8000
+    with pytest.raises(ValueError):
+        data.load_from_folder(folder, name="cifar")
