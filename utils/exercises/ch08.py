@@ -1,0 +1,564 @@
+"""Checkers for chapter 08 (interview prep): derivation/coding drills q1-q6, find-the-bug drills q7-q11.
+
+Every checker calls the learner's function on small inputs made here and compares with a reference,
+so a wrong answer gets a message about *what* is wrong (sign, missing factor, wrong shape...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checking import Exercise, Incorrect, call_answer
+
+
+def _np(value, what: str) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype="float64")
+    except Exception as err:  # a tensor that cannot be converted, a string, ...
+        raise Incorrect(f"{what} should be numbers (NumPy array or tensor), got {type(value).__name__}") from err
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+# ---------------------------------------------------------------- q1: closed-form KL
+def _kl_reference(mu, log_var):
+    return 0.5 * np.sum(np.exp(log_var) + mu**2 - 1.0 - log_var, axis=-1)
+
+
+def _check_kl(kl_divergence):
+    rng = np.random.default_rng(1)
+    mu = rng.normal(size=(5, 3)).astype("float32")
+    log_var = rng.normal(scale=0.7, size=(5, 3)).astype("float32")
+    got = _np(call_answer(kl_divergence, mu, log_var), "the KL")
+    want = _kl_reference(mu, log_var)
+    if got.shape != want.shape:
+        if got.size == 1:
+            raise Incorrect(f"return one KL per example, shape {want.shape}: sum over latent dimensions only, "
+                            "not over the batch")
+        raise Incorrect(f"expected shape {want.shape} (one value per example), got {got.shape}")
+    if np.allclose(got, -want, rtol=1e-4, atol=1e-5):
+        raise Incorrect("the sign is flipped: KL is never negative. KL = 0.5 * sum(exp(lv) + mu^2 - 1 - lv)")
+    if np.allclose(got, 2 * want, rtol=1e-4, atol=1e-5):
+        raise Incorrect("twice the right value: the closed form has a factor 1/2 in front")
+    if np.allclose(got, want / 3, rtol=1e-4, atol=1e-5):
+        raise Incorrect("you averaged over the latent dimensions; the KL of a diagonal Gaussian SUMS over them")
+    alt = 0.5 * np.sum(log_var + mu**2 - 1.0 - np.log(np.abs(log_var) + 1e-12), axis=-1)
+    if np.allclose(got, alt, rtol=1e-3):
+        raise Incorrect("log_var is the LOG-variance: the variance is exp(log_var)")
+    if not np.allclose(got, want, rtol=1e-4, atol=1e-5):
+        raise Incorrect(f"values differ from 0.5 * sum(exp(lv) + mu^2 - 1 - lv): got {got.round(4)}, "
+                        f"expected {want.round(4)}")
+    zero = _np(call_answer(kl_divergence, np.zeros((2, 4), "float32"), np.zeros((2, 4), "float32")), "the KL")
+    if not np.allclose(zero, 0.0, atol=1e-6):
+        raise Incorrect("KL(N(0, I) || N(0, I)) must be 0")
+    return "Right: 0.5 * sum(sigma^2 + mu^2 - 1 - log sigma^2), zero only at the prior."
+
+
+q1 = Exercise(
+    "Drill 1: closed-form KL of a diagonal Gaussian from N(0, I)",
+    _check_kl,
+    hint="For one dimension KL(N(mu, s^2) || N(0,1)) = 0.5 (s^2 + mu^2 - 1 - log s^2). With log_var = log s^2, "
+         "sum that over the latent axis (axis=-1).",
+    solution="def kl_divergence(mu, log_var):\n"
+             "    return 0.5 * np.sum(np.exp(log_var) + mu**2 - 1.0 - log_var, axis=-1)",
+)
+
+
+# ---------------------------------------------------------------- q2: non-saturating generator loss
+def _check_ns_loss(generator_loss):
+    logits = np.array([-8.0, -2.0, 0.0, 1.5, 6.0], dtype="float32")
+    got = _np(call_answer(generator_loss, logits), "the loss")
+    want = float(np.mean(_softplus(-logits)))  # -log sigmoid(l)
+    if got.size != 1:
+        raise Incorrect(f"return one number (the mean over the batch), got shape {got.shape}")
+    got = float(got.reshape(()))
+    saturating = float(np.mean(-_softplus(logits)))  # mean log(1 - sigmoid(l)), the minimax term
+    if np.isclose(got, saturating, rtol=1e-4):
+        raise Incorrect("that is the saturating minimax loss log(1 - D(G(z))): its gradient vanishes when D "
+                        "confidently rejects the fakes (early in training). Minimise -log D(G(z)) instead")
+    if np.isclose(got, -saturating, rtol=1e-4):
+        raise Incorrect("that is -log(1 - D(G(z))), the discriminator's term for fakes (labels 0): the generator "
+                        "wants D to say 1 on its fakes")
+    if np.isclose(got, -want, rtol=1e-4):
+        raise Incorrect("the sign is flipped: the loss -log D(G(z)) is non-negative and falls as D is fooled")
+    probs_as_logits = float(np.mean(_softplus(-1.0 / (1.0 + np.exp(-logits)))))
+    if np.isclose(got, probs_as_logits, rtol=1e-4):
+        raise Incorrect("you applied a sigmoid before a loss that expects logits (a double sigmoid)")
+    if not np.isclose(got, want, rtol=1e-4, atol=1e-6):
+        raise Incorrect(f"expected mean(-log sigmoid(logits)) = {want:.4f}, got {got:.4f}")
+    big = float(_np(call_answer(generator_loss, np.array([-100.0], "float32")), "the loss").reshape(()))
+    if not np.isfinite(big) or abs(big - 100.0) > 1e-2:
+        raise Incorrect(f"for a logit of -100 the loss must be about 100 and finite, got {big}: compute it from "
+                        "logits (softplus(-l) or BCE with from_logits=True), not log(sigmoid(l))")
+    return "Right: mean softplus(-logits) = BCE(labels=1, from_logits=True); strong gradients when D wins."
+
+
+q2 = Exercise(
+    "Drill 2: the non-saturating generator loss from logits",
+    _check_ns_loss,
+    hint="The generator wants D(G(z)) = sigmoid(logit) to be 1: minimise -log sigmoid(logit) = softplus(-logit), "
+         "averaged over the batch. Work from logits for numerical stability.",
+    solution="def generator_loss(fake_logits):\n"
+             "    return np.mean(np.logaddexp(0.0, -np.asarray(fake_logits)))\n"
+             "# Keras: keras.losses.BinaryCrossentropy(from_logits=True)(ones_like(fake_logits), fake_logits)",
+)
+
+
+# ---------------------------------------------------------------- q3: transposed-convolution output size
+def _convt_reference(size, kernel, stride, padding):
+    return size * stride if padding == "same" else (size - 1) * stride + kernel
+
+
+def _check_convt(conv_transpose_output_size):
+    cases = [(7, 4, 2, "same"), (7, 5, 2, "same"), (14, 3, 1, "same"), (7, 4, 2, "valid"), (7, 3, 2, "valid"),
+             (1, 4, 1, "valid"), (4, 5, 3, "valid"), (16, 4, 2, "same")]
+    for size, kernel, stride, padding in cases:
+        got = call_answer(conv_transpose_output_size, size, kernel, stride, padding)
+        want = _convt_reference(size, kernel, stride, padding)
+        try:
+            got_int = int(got)
+        except Exception as err:
+            raise Incorrect(f"return an int, got {got!r}") from err
+        if got_int != want:
+            conv = (size + 2 * 0 - kernel) // stride + 1 if padding == "valid" else -(-size // stride)
+            extra = (" That is the formula of an ordinary (downsampling) convolution." if got_int == conv else "")
+            raise Incorrect(f"size={size}, kernel={kernel}, stride={stride}, padding={padding!r}: expected {want}, "
+                            f"got {got_int}.{extra}")
+    return "Right: 'same' gives size*stride, 'valid' gives (size-1)*stride + kernel (Keras, no output_padding)."
+
+
+q3 = Exercise(
+    "Drill 3: output size of a Keras Conv2DTranspose",
+    _check_convt,
+    hint="A transposed convolution undoes the size arithmetic of a convolution. In Keras with "
+         "output_padding=None: padding='same' -> size * stride; padding='valid' -> (size - 1) * stride + kernel.",
+    solution="def conv_transpose_output_size(size, kernel, stride, padding):\n"
+             "    if padding == 'same':\n"
+             "        return size * stride\n"
+             "    return (size - 1) * stride + kernel",
+)
+
+
+# ---------------------------------------------------------------- q4: Frechet distance
+def _frechet_reference(mu1, s1, mu2, s2):
+    from scipy import linalg
+
+    covmean = linalg.sqrtm(s1 @ s2)
+    covmean = np.real(covmean)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2.0 * covmean))
+
+
+def _random_cov(rng, d):
+    a = rng.normal(size=(d, d))
+    return a @ a.T / d + 0.1 * np.eye(d)
+
+
+def _check_frechet(frechet_distance):
+    rng = np.random.default_rng(3)
+    d = 4
+    mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+    s1, s2 = _random_cov(rng, d), _random_cov(rng, d)
+    got = call_answer(frechet_distance, mu1, s1, mu2, s2)
+    try:
+        got = float(np.real(np.asarray(got)).reshape(()))
+    except Exception as err:
+        raise Incorrect(f"return one number, got {got!r}") from err
+    want = _frechet_reference(mu1, s1, mu2, s2)
+    mean_term = float(np.sum((mu1 - mu2) ** 2))
+    if np.isclose(got, mean_term, rtol=1e-4):
+        raise Incorrect("only the mean term: add Tr(S1 + S2 - 2 (S1 S2)^(1/2))")
+    elementwise = mean_term + float(np.trace(s1 + s2 - 2.0 * np.sqrt(np.abs(s1 * s2))))
+    if np.isclose(got, elementwise, rtol=1e-4):
+        raise Incorrect("(S1 S2)^(1/2) is a MATRIX square root of the matrix product (scipy.linalg.sqrtm), "
+                        "not an element-wise sqrt")
+    from scipy import linalg
+
+    no_two = mean_term + float(np.trace(s1 + s2 - np.real(linalg.sqrtm(s1 @ s2))))
+    if np.isclose(got, no_two, rtol=1e-4):
+        raise Incorrect("the cross term has a factor 2: Tr(S1 + S2 - 2 sqrtm(S1 S2))")
+    if np.isclose(got, np.sqrt(max(want, 0.0)), rtol=1e-4):
+        raise Incorrect("FID is the SQUARED Frechet distance (no square root at the end)")
+    if not np.isclose(got, want, rtol=1e-4, atol=1e-6):
+        raise Incorrect(f"expected {want:.5f}, got {got:.5f}")
+    same = float(np.real(np.asarray(call_answer(frechet_distance, mu1, s1, mu1, s1))).reshape(()))
+    if abs(same) > 1e-5:
+        raise Incorrect(f"the distance between identical Gaussians must be 0, got {same:.2e}")
+    return "Right: ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 sqrtm(S1 S2)) — what FID computes on classifier features."
+
+
+q4 = Exercise(
+    "Drill 4: the Frechet distance between two Gaussians (the heart of FID)",
+    _check_frechet,
+    hint="d^2 = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)); use scipy.linalg.sqrtm for the matrix square "
+         "root and keep its real part (round-off can add tiny imaginary parts).",
+    solution="from scipy import linalg\n\n"
+             "def frechet_distance(mu1, s1, mu2, s2):\n"
+             "    covmean = np.real(linalg.sqrtm(s1 @ s2))\n"
+             "    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2.0 * covmean))",
+)
+
+
+# ---------------------------------------------------------------- q5: reparameterised sample
+def _check_reparam(reparameterize):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(5)
+    mu = rng.normal(size=(4, 3)).astype("float32")
+    log_var = rng.normal(size=(4, 3)).astype("float32")
+    eps = rng.normal(size=(4, 3)).astype("float32")
+    got = _np(call_answer(reparameterize, mu, log_var, eps), "the sample")
+    want = mu + np.exp(0.5 * log_var) * eps
+    if got.shape != want.shape:
+        raise Incorrect(f"expected shape {want.shape}, got {got.shape}")
+    if np.allclose(got, mu + np.exp(log_var) * eps, rtol=1e-4):
+        raise Incorrect("exp(log_var) is the variance; the standard deviation is exp(0.5 * log_var)")
+    if np.allclose(got, mu + log_var * eps, rtol=1e-4):
+        raise Incorrect("log_var is a log-variance: scale eps by exp(0.5 * log_var)")
+    if np.allclose(got, mu + np.sqrt(np.abs(log_var)) * eps, rtol=1e-4):
+        raise Incorrect("sqrt(log_var) is not the standard deviation; use exp(0.5 * log_var)")
+    if not np.allclose(got, want, rtol=1e-4, atol=1e-5):
+        raise Incorrect("values differ from mu + exp(0.5 * log_var) * eps (use the eps you are given)")
+    mu_t, lv_t = tf.constant(mu), tf.constant(log_var)
+    with tf.GradientTape() as tape:
+        tape.watch([mu_t, lv_t])
+        out = call_answer(reparameterize, mu_t, lv_t, tf.constant(eps))
+        if not tf.is_tensor(out):
+            raise Incorrect("with tensor inputs, return a tensor (use keras.ops/tf ops, not NumPy) so gradients flow")
+        total = tf.reduce_sum(out)
+    g_mu, g_lv = tape.gradient(total, [mu_t, lv_t])
+    if g_mu is None or g_lv is None:
+        raise Incorrect("no gradient flows to mu or log_var: build the sample from them with differentiable ops")
+    if not np.allclose(g_lv.numpy(), 0.5 * np.exp(0.5 * log_var) * eps, rtol=1e-3, atol=1e-5):
+        raise Incorrect("the gradient with respect to log_var is wrong")
+    return "Right: the randomness sits in eps, so gradients reach mu and log_var."
+
+
+q5 = Exercise(
+    "Drill 5: a reparameterised sample (differentiable in mu and log_var)",
+    _check_reparam,
+    hint="z = mu + sigma * eps with sigma = exp(0.5 * log_var). Use keras.ops.exp so it works on NumPy arrays "
+         "and tensors alike.",
+    solution="import keras\n\n"
+             "def reparameterize(mu, log_var, eps):\n"
+             "    return mu + keras.ops.exp(0.5 * log_var) * eps",
+)
+
+
+# ---------------------------------------------------------------- q6: JS divergence
+def _js_reference(p, q):
+    p, q = p / p.sum(), q / q.sum()
+    m = 0.5 * (p + q)
+
+    def kl(a, b):
+        mask = a > 0
+        return float(np.sum(a[mask] * np.log(a[mask] / b[mask])))
+
+    return 0.5 * kl(p, m) + 0.5 * kl(q, m)
+
+
+def _check_js(js_divergence):
+    p = np.array([0.1, 0.4, 0.5, 0.0])
+    q = np.array([0.3, 0.3, 0.2, 0.2])
+    got = call_answer(js_divergence, p, q)
+    try:
+        got = float(np.asarray(got).reshape(()))
+    except Exception as err:
+        raise Incorrect(f"return one number, got {got!r}") from err
+    want = _js_reference(p, q)
+    if not np.isfinite(got):
+        raise Incorrect("got a non-finite value: terms with p_i = 0 contribute 0 (0 log 0 = 0)")
+    if np.isclose(got, want / np.log(2), rtol=1e-4):
+        raise Incorrect("that is in bits (log base 2); use natural logs (nats), so the maximum is log 2")
+    if np.isclose(got, 2 * want, rtol=1e-4):
+        raise Incorrect("JS = 0.5 KL(p||m) + 0.5 KL(q||m): you forgot the halves")
+    if not np.isclose(got, want, rtol=1e-4, atol=1e-7):
+        raise Incorrect(f"expected {want:.5f} nats, got {got:.5f}; m = (p + q) / 2 is the mixture")
+    disjoint = float(np.asarray(call_answer(js_divergence, np.array([0.5, 0.5, 0, 0]),
+                                            np.array([0, 0, 0.5, 0.5]))).reshape(()))
+    if not np.isclose(disjoint, np.log(2), rtol=1e-4):
+        raise Incorrect(f"for distributions with disjoint supports JS must be log 2 = 0.6931, got {disjoint:.4f}")
+    return ("Right. Note JS = log 2 for ANY pair of disjoint supports, however far apart: that flatness is why the "
+            "original GAN objective gives no useful signal there, and why Wasserstein distances were proposed.")
+
+
+q6 = Exercise(
+    "Drill 6: Jensen-Shannon divergence of two discrete distributions (nats)",
+    _check_js,
+    hint="m = (p + q) / 2; JS = 0.5 * KL(p || m) + 0.5 * KL(q || m); KL(a || b) = sum a_i log(a_i / b_i) over "
+         "a_i > 0. Natural log.",
+    solution="def js_divergence(p, q):\n"
+             "    p, q = np.asarray(p, float), np.asarray(q, float)\n"
+             "    m = 0.5 * (p + q)\n"
+             "    def kl(a, b):\n"
+             "        keep = a > 0\n"
+             "        return np.sum(a[keep] * np.log(a[keep] / b[keep]))\n"
+             "    return 0.5 * kl(p, m) + 0.5 * kl(q, m)",
+)
+
+
+# ---------------------------------------------------------------- q7: the sampling function (bug)
+def _check_sample_z(sample_z):
+    import inspect
+
+    try:
+        params = [p for p in inspect.signature(sample_z).parameters.values()
+                  if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) == 2:
+        raise Incorrect("it still takes two arguments: a Keras layer applied to [z_mean, z_log_var] passes ONE "
+                        "argument, the list. Unpack it inside: z_mean, z_log_var = inputs")
+    rng = np.random.default_rng(7)
+    n = 20000
+    mean = np.tile(np.array([[2.0, -1.0]], "float32"), (n, 1))
+    log_var = np.tile(np.array([[np.log(0.25), np.log(4.0)]], "float32"), (n, 1))
+    del rng
+    first = _np(call_answer(sample_z, [mean, log_var]), "the sample")
+    if first.shape != mean.shape:
+        raise Incorrect(f"expected shape {mean.shape} (batch, latent_dim) — the batch size must come from the "
+                        f"input (keras.ops.shape), not be fixed; got {first.shape}")
+    m, s = first.mean(axis=0), first.std(axis=0)
+    if np.any(np.abs(m - [2.0, -1.0]) > 5 * s / np.sqrt(n) + 1e-3):
+        raise Incorrect(f"sample means {m.round(3)} should be z_mean = [2, -1]")
+    if np.allclose(s, [0.25, 4.0], rtol=0.05):
+        raise Incorrect("the spread is exp(z_log_var), the variance: the standard deviation is exp(0.5 * z_log_var)")
+    if not np.allclose(s, [0.5, 2.0], rtol=0.05):
+        raise Incorrect(f"sample standard deviations {s.round(3)} should be exp(0.5 * z_log_var) = [0.5, 2]")
+    second = _np(call_answer(sample_z, [mean, log_var]), "the sample")
+    if np.allclose(first, second):
+        raise Incorrect("two calls returned the same 'random' numbers: a fixed integer seed in keras.random.normal "
+                        "is stateless. Create a keras.random.SeedGenerator once (outside) and pass it as seed")
+    return "Right: one list argument, keras.ops instead of the Keras 2 backend `K`, std = exp(0.5 log var)."
+
+
+q7 = Exercise(
+    "Bug 1: the VAE's sampling function",
+    _check_sample_z,
+    hint="Three things: (1) the layer passes one argument, a list; (2) `K` (keras.backend) is not Keras 3 — use "
+         "keras.ops and keras.random; (3) draw from a SeedGenerator created once, so each call differs.",
+    solution="seed_gen = keras.random.SeedGenerator(42)\n\n"
+             "def sample_z(inputs):\n"
+             "    z_mean, z_log_var = inputs\n"
+             "    eps = keras.random.normal(keras.ops.shape(z_mean), seed=seed_gen)\n"
+             "    return z_mean + keras.ops.exp(0.5 * z_log_var) * eps",
+)
+
+
+# ---------------------------------------------------------------- q8: the VAE loss (bug: no KL)
+def _vae_reference(x, logits, mu, log_var):
+    recon = np.sum(np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits))), axis=(1, 2, 3))
+    kl = _kl_reference(mu, log_var)
+    return float(np.mean(recon + kl)), float(np.mean(recon)), float(np.mean(kl))
+
+
+def _check_vae_loss(vae_loss):
+    rng = np.random.default_rng(8)
+    x = (rng.random((3, 4, 4, 1)) < 0.4).astype("float32")
+    logits = rng.normal(scale=2.0, size=(3, 4, 4, 1)).astype("float32")
+    mu = rng.normal(size=(3, 2)).astype("float32")
+    log_var = rng.normal(scale=0.5, size=(3, 2)).astype("float32")
+    got = call_answer(vae_loss, x, logits, mu, log_var)
+    try:
+        got = float(np.asarray(got).reshape(()))
+    except Exception as err:
+        raise Incorrect(f"return one number (the batch mean of the negative ELBO), got {got!r}") from err
+    want, recon, kl = _vae_reference(x, logits, mu, log_var)
+    if np.isclose(got, recon, rtol=1e-4):
+        raise Incorrect("only the reconstruction term: without the KL term this is a plain autoencoder — the "
+                        "article's mistake. Add KL(q(z|x) || N(0, I)) per example")
+    if np.isclose(got, recon - kl, rtol=1e-4):
+        raise Incorrect("the KL term is subtracted: the loss is the NEGATIVE ELBO = reconstruction + KL")
+    n_pix = 16
+    if np.isclose(got, recon / n_pix + kl, rtol=1e-4):
+        raise Incorrect("the reconstruction is averaged over pixels (as keras BCE does) but the KL is summed: the "
+                        "KL then dominates ~784x on MNIST. Sum BCE over pixels")
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    double = float(np.mean(np.sum(np.maximum(probs, 0) - probs * x + np.log1p(np.exp(-np.abs(probs))),
+                                  axis=(1, 2, 3)) + kl))
+    if np.isclose(got, double, rtol=1e-4):
+        raise Incorrect("you applied a sigmoid to logits and then used from_logits=True (a double sigmoid)")
+    if not np.isclose(got, want, rtol=1e-4, atol=1e-5):
+        raise Incorrect(f"expected {want:.4f} (reconstruction {recon:.4f} + KL {kl:.4f}), got {got:.4f}")
+    return "Right: summed Bernoulli cross-entropy from logits + closed-form KL, averaged over the batch."
+
+
+q8 = Exercise(
+    "Bug 2: the VAE loss that forgot the KL term",
+    _check_vae_loss,
+    hint="Per example: sum over pixels of sigmoid cross-entropy from logits, plus 0.5 * sum(exp(lv) + mu^2 - 1 - lv). "
+         "Return the mean over the batch.",
+    solution="import tensorflow as tf\n\n"
+             "def vae_loss(x, logits, z_mean, z_log_var):\n"
+             "    recon = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), [1, 2, 3])\n"
+             "    kl = 0.5 * tf.reduce_sum(tf.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=-1)\n"
+             "    return tf.reduce_mean(recon + kl)",
+)
+
+
+# ---------------------------------------------------------------- q9 / q10: generator shapes (bug)
+def _check_generator_model(model, latent_dim, shape, what):
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise Incorrect(f"return a keras.Model, got {type(model).__name__}")
+    names = [type(layer).__name__ for layer in model.layers]
+    if "Lambda" in names:
+        raise Incorrect("remove the Lambda layer: the article's `denoise_gan` is undefined, and Lambda layers do not "
+                        "reload from .keras files in safe mode")
+    in_shape = tuple(model.inputs[0].shape)[1:]
+    if in_shape != (latent_dim,):
+        raise Incorrect(f"the input should be a latent vector of shape ({latent_dim},), got {in_shape}")
+    z = np.random.default_rng(0).normal(size=(2, latent_dim)).astype("float32")
+    try:
+        out = np.asarray(model(z, training=False))
+    except Exception as err:
+        raise Incorrect(f"calling the model raised {type(err).__name__}: {err}") from err
+    if out.shape[1:] != shape:
+        raise Incorrect(f"{what} must be {shape}, got {out.shape[1:]}")
+    big = np.asarray(model(100.0 * z, training=False))
+    if big.min() < -1.0001 or big.max() > 1.0001:
+        raise Incorrect("outputs leave [-1, 1]: end with a tanh activation to match images scaled to [-1, 1]")
+    return names
+
+
+def _check_mnist_generator(build_generator):
+    model = call_answer(build_generator, 100)
+    names = _check_generator_model(model, 100, (28, 28, 1), "the image shape for the 28x28x1 discriminator")
+    if "Conv2DTranspose" not in names and "UpSampling2D" not in names:
+        return "Right shape and range. (A DCGAN would upsample 7x7 -> 14x14 -> 28x28 with Conv2DTranspose.)"
+    return "Right: 100-d noise -> 7x7 features -> 28x28x1 in [-1, 1], no Lambda."
+
+
+q9 = Exercise(
+    "Bug 3: the article's GAN generator cannot produce a 28x28x1 image",
+    _check_mnist_generator,
+    hint="7*7*128 = 6272 numbers cannot be reshaped to 28*28*1 = 784. Upsample instead: Dense(7*7*128) -> Reshape "
+         "-> Conv2DTranspose(64, 4, strides=2, padding='same') -> Conv2DTranspose(1, 4, strides=2, padding='same', "
+         "activation='tanh').",
+    solution="def build_generator(latent_dim=100):\n"
+             "    z = keras.Input((latent_dim,))\n"
+             "    h = layers.Dense(7 * 7 * 128)(z)\n"
+             "    h = layers.LeakyReLU(negative_slope=0.2)(layers.BatchNormalization()(h))\n"
+             "    h = layers.Reshape((7, 7, 128))(h)\n"
+             "    h = layers.Conv2DTranspose(64, 4, strides=2, padding='same')(h)\n"
+             "    h = layers.LeakyReLU(negative_slope=0.2)(layers.BatchNormalization()(h))\n"
+             "    x = layers.Conv2DTranspose(1, 4, strides=2, padding='same', activation='tanh')(h)\n"
+             "    return keras.Model(z, x)",
+)
+
+
+def _check_face_generator(build_face_generator):
+    model = call_answer(build_face_generator, 100)
+    _check_generator_model(model, 100, (64, 64, 3), "the face image shape")
+    return "Right: every stage doubles the size exactly (padding='same'), ending at 64x64x3 in [-1, 1]."
+
+
+q10 = Exercise(
+    "Bug 4: the face generator's sizes run away",
+    _check_face_generator,
+    hint="Each UpSampling2D doubles the size but each 3x3 'valid' Conv2D then removes 2 pixels, and six doublings "
+         "from 7 overshoot anyway. Start from 4x4 (or 8x8), use padding='same', double exactly 4 (or 3) times to "
+         "reach 64, and end with 3 channels and tanh.",
+    solution="def build_face_generator(latent_dim=100):\n"
+             "    z = keras.Input((latent_dim,))\n"
+             "    h = layers.Reshape((4, 4, 256))(layers.Dense(4 * 4 * 256)(z))\n"
+             "    for filters in (128, 64, 32):\n"
+             "        h = layers.Conv2DTranspose(filters, 4, strides=2, padding='same')(h)\n"
+             "        h = layers.LeakyReLU(negative_slope=0.2)(layers.BatchNormalization()(h))\n"
+             "    x = layers.Conv2DTranspose(3, 4, strides=2, padding='same', activation='tanh')(h)\n"
+             "    return keras.Model(z, x)   # 4 -> 8 -> 16 -> 32 -> 64",
+)
+
+
+# ---------------------------------------------------------------- q11: the GAN training step (bug)
+def _tiny_gan(seed: int):
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    g = keras.Sequential([keras.Input((3,)), layers.Dense(8, activation="tanh"), layers.Dense(4)], name="g")
+    d = keras.Sequential([keras.Input((4,)), layers.Dense(8), layers.LeakyReLU(negative_slope=0.2), layers.Dense(1)],
+                         name="d")
+    return g, d
+
+
+def reference_train_step(generator, discriminator, g_opt, d_opt, real, z):
+    """One correct GAN step (D first, then G with the non-saturating loss). Returns (d_loss, g_loss)."""
+    import tensorflow as tf
+
+    bce = tf.nn.sigmoid_cross_entropy_with_logits
+    with tf.GradientTape() as tape:
+        fake = generator(z, training=True)
+        real_logits = discriminator(real, training=True)
+        fake_logits = discriminator(fake, training=True)
+        d_loss = (tf.reduce_mean(bce(labels=tf.ones_like(real_logits), logits=real_logits))
+                  + tf.reduce_mean(bce(labels=tf.zeros_like(fake_logits), logits=fake_logits)))
+    grads = tape.gradient(d_loss, discriminator.trainable_variables)
+    d_opt.apply_gradients(zip(grads, discriminator.trainable_variables))
+    with tf.GradientTape() as tape:
+        fake_logits = discriminator(generator(z, training=True), training=True)
+        g_loss = tf.reduce_mean(bce(labels=tf.ones_like(fake_logits), logits=fake_logits))
+    grads = tape.gradient(g_loss, generator.trainable_variables)
+    g_opt.apply_gradients(zip(grads, generator.trainable_variables))
+    return d_loss, g_loss
+
+
+def _run_step(step_fn, seed):
+    import keras
+
+    g, d = _tiny_gan(seed)
+    before_g = [w.copy() for w in g.get_weights()]
+    before_d = [w.copy() for w in d.get_weights()]
+    rng = np.random.default_rng(seed)
+    real = rng.normal(loc=1.0, size=(16, 4)).astype("float32")
+    z = rng.normal(size=(16, 3)).astype("float32")
+    step_fn(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), real, z)
+    return before_g, before_d, g.get_weights(), d.get_weights()
+
+
+def _check_train_step(train_step):
+    g0, d0, g_ref, d_ref = _run_step(reference_train_step, seed=11)
+    _, _, g_got, d_got = _run_step(lambda *a: call_answer(train_step, *a), seed=11)
+    d_moved = any(not np.allclose(a, b) for a, b in zip(d0, d_got))
+    g_moved = any(not np.allclose(a, b) for a, b in zip(g0, g_got))
+    if not d_moved:
+        raise Incorrect("the discriminator's weights did not move: it never trains (the frozen-discriminator trap)")
+    if not g_moved:
+        raise Incorrect("the generator's weights did not move: compute the fakes INSIDE the generator's tape and "
+                        "take gradients with respect to generator.trainable_variables")
+    if not all(np.allclose(a, b, atol=1e-5) for a, b in zip(d_ref, d_got)):
+        raise Incorrect("the discriminator update differs from the reference: D's loss is BCE(real -> 1) + "
+                        "BCE(fake -> 0), from logits")
+    if not all(np.allclose(a, b, atol=1e-5) for a, b in zip(g_ref, g_got)):
+        raise Incorrect("the generator update differs from the reference: after the D step, regenerate the fakes "
+                        "and minimise BCE(D(G(z)) -> 1) (non-saturating), updating only the generator")
+    return "Right: both networks train, each with its own tape, loss and optimizer."
+
+
+q11 = Exercise(
+    "Bug 5: a GAN training step in which one network never learns",
+    _check_train_step,
+    hint="Look at where `fake` is computed for the generator update, which labels its loss uses, and which "
+         "variables the gradient is taken with respect to.",
+    solution="def train_step(generator, discriminator, g_opt, d_opt, real, z):\n"
+             "    bce = tf.nn.sigmoid_cross_entropy_with_logits\n"
+             "    with tf.GradientTape() as tape:\n"
+             "        fake = generator(z, training=True)\n"
+             "        real_logits = discriminator(real, training=True)\n"
+             "        fake_logits = discriminator(fake, training=True)\n"
+             "        d_loss = (tf.reduce_mean(bce(labels=tf.ones_like(real_logits), logits=real_logits))\n"
+             "                  + tf.reduce_mean(bce(labels=tf.zeros_like(fake_logits), logits=fake_logits)))\n"
+             "    grads = tape.gradient(d_loss, discriminator.trainable_variables)\n"
+             "    d_opt.apply_gradients(zip(grads, discriminator.trainable_variables))\n"
+             "    with tf.GradientTape() as tape:\n"
+             "        fake_logits = discriminator(generator(z, training=True), training=True)\n"
+             "        g_loss = tf.reduce_mean(bce(labels=tf.ones_like(fake_logits), logits=fake_logits))\n"
+             "    grads = tape.gradient(g_loss, generator.trainable_variables)\n"
+             "    g_opt.apply_gradients(zip(grads, generator.trainable_variables))\n"
+             "    return d_loss, g_loss",
+)
+
+DRILLS = [q1, q2, q3, q4, q5, q6]
+BUGS = [q7, q8, q9, q10, q11]
