@@ -1,0 +1,124 @@
+"""utils.gan: losses against hand-computed values, a step moves both networks, fit() works, saving loads."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from utils import gan
+
+
+def test_losses_match_hand_computed_values():
+    real, fake = np.array([[2.0], [-1.0]]), np.array([[0.0], [3.0]])
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    want_d = softplus(-real).mean() + softplus(fake).mean()
+    assert float(gan.discriminator_loss(real, fake)) == pytest.approx(want_d, rel=1e-5)
+    assert float(gan.generator_loss(fake)) == pytest.approx(softplus(-fake).mean(), rel=1e-5)
+    assert float(gan.saturating_generator_loss(fake)) == pytest.approx(-softplus(fake).mean(), rel=1e-5)
+    # one-sided label smoothing changes only the real term
+    smooth = float(gan.discriminator_loss(real, fake, real_label=0.9))
+    want = (0.9 * softplus(-real) + 0.1 * softplus(real)).mean() + softplus(fake).mean()
+    assert smooth == pytest.approx(want, rel=1e-5)
+
+
+def test_non_saturating_loss_has_strong_gradient_where_minimax_saturates():
+    logits = tf.constant([[-8.0]])  # D confidently rejects a fake
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        ns, sat = gan.generator_loss(logits), gan.saturating_generator_loss(logits)
+    assert abs(float(tape.gradient(ns, logits)[0, 0])) > 0.9
+    assert abs(float(tape.gradient(sat, logits)[0, 0])) < 1e-3
+
+
+def test_extreme_logits_stay_finite():
+    assert np.isfinite(float(gan.discriminator_loss([[-200.0]], [[200.0]])))
+    assert float(gan.discriminator_loss([[-200.0]], [[200.0]])) == pytest.approx(400.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "dcgan"])
+def test_reference_networks_have_the_contract_shapes(kind):
+    g = gan.build_mlp_generator(16) if kind == "mlp" else gan.build_dcgan_generator(16, filters=16)
+    d = gan.build_mlp_discriminator((32,)) if kind == "mlp" else gan.build_dcgan_discriminator(8)
+    z = gan.sample_latent(4, 16)
+    images = np.asarray(g(z))
+    assert images.shape == (4, 28, 28, 1)
+    assert images.min() >= -1 and images.max() <= 1
+    assert d(images).shape == (4, 1)
+
+
+def _tiny_pair():
+    keras.utils.set_random_seed(0)
+    return gan.build_mlp_generator(8, hidden=(16,)), gan.build_mlp_discriminator((16,), dropout=0.0)
+
+
+def test_train_step_moves_both_networks_and_reports_finite_losses():
+    g, d = _tiny_pair()
+    step = gan.make_train_step(g, d, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), latent_dim=8)
+    g0, d0 = gan.weights_snapshot(g), gan.weights_snapshot(d)
+    logs = step(tf.constant(np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")))
+    assert gan.max_change(g0, g) > 0 and gan.max_change(d0, d) > 0
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert 0 <= float(logs["d_real"]) <= 1 and 0 <= float(logs["d_fake"]) <= 1
+
+
+def test_generator_update_in_step_leaves_discriminator_alone():
+    """With a zero learning rate for D, a full step must not change D (the G half does not touch it)."""
+    g, d = _tiny_pair()
+    step = gan.make_train_step(g, d, keras.optimizers.Adam(1e-3), keras.optimizers.SGD(0.0), latent_dim=8)
+    d0 = gan.weights_snapshot(d)
+    step(tf.zeros((4, 28, 28, 1)))
+    assert gan.max_change(d0, d) == 0.0
+
+
+def test_gan_model_fit_with_callbacks_and_saved_generator_loads(tmp_path):
+    g, d = _tiny_pair()
+    model = gan.GAN(g, d, latent_dim=8, real_label=0.9)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    data = tf.data.Dataset.from_tensor_slices(np.zeros((32, 28, 28, 1), "float32")).batch(8)
+    g0, d0 = gan.weights_snapshot(g), gan.weights_snapshot(d)
+    progress = gan.GANProgress(gan.sample_latent(4, 8), every=1, title="test")
+    progress.display.notebook = False
+    budget = gan.TimeBudget(3600)
+    history = model.fit(data, epochs=2, verbose=0, callbacks=[progress, budget])
+    assert gan.max_change(g0, g) > 0 and gan.max_change(d0, d) > 0
+    assert set(history.history) >= {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert sorted(progress.snapshots) == [1, 2] and progress.snapshots[2].shape == (4, 28, 28, 1)
+    assert not budget.stopped_early
+    path = tmp_path / "generator.keras"
+    g.save(path)
+    loaded = keras.models.load_model(path)
+    z = gan.sample_latent(3, 8)
+    np.testing.assert_allclose(np.asarray(loaded(z)), np.asarray(g(z)), atol=1e-6)
+    json.dumps({k: [float(x) for x in v] for k, v in history.history.items()})
+
+
+def test_time_budget_stops_fit():
+    g, d = _tiny_pair()
+    model = gan.GAN(g, d, latent_dim=8)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    data = tf.data.Dataset.from_tensor_slices(np.zeros((16, 28, 28, 1), "float32")).batch(8)
+    budget = gan.TimeBudget(0.0)
+    history = model.fit(data, epochs=50, verbose=0, callbacks=[budget])
+    assert budget.stopped_early and len(history.history["d_loss"]) == 1
+
+
+def test_weight_helpers_and_generate():
+    g, _ = _tiny_pair()
+    before = gan.weights_snapshot(g)
+    assert gan.max_change(before, g) == 0.0
+    g.trainable_weights[0].assign(g.trainable_weights[0] + 0.5)
+    assert gan.max_change(before, g) == pytest.approx(0.5)
+    images = gan.generate(g, 7, seed=1, batch_size=3)
+    assert images.shape == (7, 28, 28, 1)
+    np.testing.assert_array_equal(gan.sample_latent(2, 8, seed=5), gan.sample_latent(2, 8, seed=5))
+
+
+def test_digit_quality_on_a_fake_classifier():
+    clf = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    q = gan.digit_quality(clf, np.zeros((20, 28, 28, 1), "float32"))
+    assert q["classes"] == 1 and q["class_entropy"] == pytest.approx(0.0) and 0.1 <= q["confidence"] <= 1.0
