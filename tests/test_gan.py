@@ -122,3 +122,29 @@ def test_digit_quality_on_a_fake_classifier():
     clf = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
     q = gan.digit_quality(clf, np.zeros((20, 28, 28, 1), "float32"))
     assert q["classes"] == 1 and q["class_entropy"] == pytest.approx(0.0) and 0.1 <= q["confidence"] <= 1.0
+
+
+def test_epoch_progress_bar_counts_epochs_and_shows_losses():
+    from utils.gan import EpochProgressBar
+
+    bar = EpochProgressBar(epochs=2, desc="probe")
+    bar.on_train_begin()
+    bar.on_epoch_end(0, {"d_loss": 0.5, "g_loss": 1.25, "other": 3.0})
+    bar.on_epoch_end(1, {"d_loss": 0.4})
+    assert bar.bar.n == 2 and "d_loss" in str(bar.bar.postfix)
+    bar.on_train_end()
+
+
+def test_train_digit_classifier_learns_a_separable_toy_task():
+    from utils.gan import digit_quality, train_digit_classifier
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(200) % 10
+    images = np.full((200, 28, 28, 1), -1.0, dtype="float32")
+    for i, label in enumerate(labels):  # class k: a bright bar in row band k
+        images[i, 2 * label + 4:2 * label + 6] = 1.0
+    images += rng.normal(0, 0.05, images.shape).astype("float32")
+    model = train_digit_classifier(images, labels, epochs=8)
+    predicted = model.predict(images, verbose=0).argmax(1)
+    assert (predicted == labels).mean() > 0.9
+    assert digit_quality(model, images)["classes"] >= 9
