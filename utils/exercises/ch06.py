@@ -1,0 +1,532 @@
+"""Checkers for chapter 06 (the faces project): shape arithmetic, the 64x64 DCGAN, a training step,
+image preparation and the stabilisers.
+
+    from utils.exercises import ch06 as ex
+    ex.q1.check(output_size)          # (size, stack) -> spatial size after the stack, by hand
+    ex.q2.check(prepare_face)         # (image uint8 (H, W[, C])) -> (64, 64, 3) float32 in [-1, 1]
+    ex.q3.check(build_generator)      # (latent_dim) -> model, (N, latent_dim) -> (N, 64, 64, 3) in [-1, 1]
+    ex.q4.check(build_discriminator)  # () -> model, (N, 64, 64, 3) -> (N, 1) logits
+    ex.q5.check(train_step)           # (G, D, g_opt, d_opt, real, z, real_label) -> {"d_loss", "g_loss"}
+    ex.q6.check(stabilisers)          # () -> a set of letters from STABILISER_OPTIONS (or the set itself)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checking import Exercise, Incorrect, NotAttempted, call_answer
+
+# ---------------------------------------------------------------- q1: shape arithmetic
+
+_Q1_CASES = [  # (what it tests, input size, stack)
+    ("UpSampling2D", 7, [("up", 2)]),
+    ("a 'valid' (unpadded) 3x3 Conv2D", 14, [("conv", 3, 1, "valid")]),
+    ("a 'same' stride-2 Conv2D on an odd size", 15, [("conv", 4, 2, "same")]),
+    ("a 'valid' stride-2 Conv2D where the stride does not divide evenly", 16, [("conv", 3, 2, "valid")]),
+    ("a 'same' stride-2 Conv2DTranspose", 8, [("convT", 4, 2, "same")]),
+    ("a 'valid' stride-2 Conv2DTranspose", 8, [("convT", 4, 2, "valid")]),
+    ("MaxPooling2D on an odd size", 13, [("pool", 2)]),
+    ("the article's face generator (7x7, then six rounds of UpSampling2D + unpadded 3x3 Conv2D)", 7,
+     [("up", 2), ("conv", 3, 1, "valid")] * 6),
+    ("the article's face discriminator on 28x28", 28, [("conv", 3, 1, "valid"), ("pool", 2)] * 3),
+    ("a DCGAN generator 4 -> 64", 4, [("convT", 4, 2, "same")] * 4),
+    ("a DCGAN discriminator 64 -> 4", 64, [("conv", 4, 2, "same")] * 4),
+]
+
+
+def _keras_size(size, stack):
+    from ..faces import keras_stack
+
+    return int(keras_stack(stack, size, channels=1).output_shape[1])
+
+
+def _check_output_size(fn) -> str:
+    for what, size, stack in _Q1_CASES:
+        expected = _keras_size(size, stack)
+        got = call_answer(fn, size, list(stack))
+        if isinstance(got, (tuple, list)) or (hasattr(got, "shape") and np.ndim(got) > 0):
+            raise Incorrect(f"return one number (height = width), got {got!r}")
+        if got is None or int(got) != got:
+            raise Incorrect(f"return an integer number of pixels, got {got!r}")
+        if int(got) != expected:
+            extra = ""
+            if "article's face generator" in what and int(got) == 448:
+                extra = " (448 = 7 x 2^6 ignores that each unpadded 3x3 conv trims 2 pixels)"
+            raise Incorrect(f"for {what}, input {size}x{size}, Keras gives {expected}x{expected}, "
+                            f"you computed {int(got)}{extra}")
+    return ("Every case matches Keras. The article's generator ends at 322x322x3: not 64x64, and nothing "
+            "like the 28x28x1 its discriminator takes.")
+
+
+# ---------------------------------------------------------------- helpers for q2 and q3
+
+
+def _layers_of(model):
+    """All layers, flattening nested models."""
+    import keras
+
+    out = []
+    for layer in model.layers:
+        out.extend(_layers_of(layer) if isinstance(layer, keras.Model) else [layer])
+    return out
+
+
+def _activation_name(layer):
+    act = getattr(layer, "activation", None)
+    return getattr(act, "__name__", str(act)) if act is not None else None
+
+
+def _as_model(obj, what):
+    import keras
+
+    if not isinstance(obj, keras.Model):
+        raise Incorrect(f"{what} should return a keras.Model, got {type(obj).__name__}")
+    if any(type(layer).__name__ == "Lambda" for layer in _layers_of(obj)):
+        raise Incorrect("it contains a Lambda layer: a saved model with Lambda layers does not load with plain "
+                        "keras.models.load_model. Use built-in layers")
+    return obj
+
+
+# ---------------------------------------------------------------- q2: 64x64 generator
+
+
+def _check_generator(fn) -> str:
+    model = _as_model(call_answer(fn, 100), "build_generator(100)")
+    in_shape = tuple(model.input_shape)
+    if in_shape != (None, 100):
+        raise Incorrect(f"build_generator(100) should take latent vectors of shape (N, 100), its input is {in_shape}")
+    out_shape = tuple(model.output_shape)
+    if out_shape == (None, 322, 322, 3):
+        raise Incorrect("output 322x322x3: that is the article's generator (six x2 upsamplings from 7x7, each "
+                        "followed by an unpadded 3x3 conv). Start at 4x4 and use four stride-2 steps with "
+                        "padding='same'")
+    if out_shape[1:3] == (28, 28):
+        raise Incorrect(f"output {out_shape}: those are MNIST shapes; faces are (64, 64, 3)")
+    if out_shape != (None, 64, 64, 3):
+        raise Incorrect(f"the output should be (N, 64, 64, 3), got {out_shape}")
+    params = model.count_params()
+    if params > 4_000_000:
+        raise Incorrect(f"{params:,} parameters: too slow to train on a CPU in minutes; stay under 4 million "
+                        "(Dense -> 4x4x256 and filters 128/64/32 is about 1.1 million)")
+    layers = _layers_of(model)
+    if not any(type(layer).__name__ == "BatchNormalization" for layer in layers):
+        raise Incorrect("no BatchNormalization: DCGAN generators normalise after each hidden layer; without it "
+                        "64x64 training is much less stable")
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((8, 100)).astype("float32")
+    images = np.asarray(model(z, training=False), dtype="float64")
+    # far-out latent vectors show the output range: a tanh stays in [-1, 1] whatever comes in
+    wide = np.asarray(model(30 * z, training=False), dtype="float64")
+    if not np.isfinite(images).all() or not np.isfinite(wide).all():
+        raise Incorrect("the output contains NaN or inf")
+    if wide.min() < -1 - 1e-5 or wide.max() > 1 + 1e-5:
+        raise Incorrect(f"values range over [{wide.min():.2f}, {wide.max():.2f}] for large z: end with a tanh so "
+                        "images are in [-1, 1], the range the real faces are scaled to")
+    if wide.min() >= 0:
+        raise Incorrect("all values are >= 0: a sigmoid (or ReLU) output gives [0, 1], but the real faces are "
+                        "scaled to [-1, 1]; end with tanh")
+    if np.abs(images[0] - images[1]).max() < 1e-6:
+        raise Incorrect("two different latent vectors gave the same image: the output must depend on z")
+    small = _as_model(call_answer(fn, 16), "build_generator(16)")
+    if tuple(small.input_shape) != (None, 16):
+        raise Incorrect(f"build_generator(16) should take (N, 16) latent vectors, its input is "
+                        f"{tuple(small.input_shape)}; use the latent_dim argument")
+    return f"(N, 100) -> (N, 64, 64, 3) in [-1, 1], {params:,} parameters."
+
+
+# ---------------------------------------------------------------- q3: 64x64 discriminator
+
+
+def _check_discriminator(fn) -> str:
+    model = _as_model(call_answer(fn), "build_discriminator()")
+    in_shape = tuple(model.input_shape)
+    if in_shape == (None, 28, 28, 1):
+        raise Incorrect("input 28x28x1: that is the article's discriminator, built for MNIST digits; the "
+                        "faces are (64, 64, 3)")
+    if in_shape != (None, 64, 64, 3):
+        raise Incorrect(f"the input should be (N, 64, 64, 3), got {in_shape}")
+    if tuple(model.output_shape) != (None, 1):
+        raise Incorrect(f"the output should be one logit per image, shape (N, 1), got {tuple(model.output_shape)}")
+    layers = _layers_of(model)
+    for layer in reversed(layers):
+        name = type(layer).__name__
+        act = _activation_name(layer)
+        if name in ("Dense", "Conv2D", "Activation") or act not in (None, "linear"):
+            if act == "sigmoid":
+                raise Incorrect("the last layer applies a sigmoid: return logits (no activation) and use "
+                                "from_logits=True in the loss; it is more accurate and does not saturate")
+            break
+    types = [type(layer).__name__ for layer in layers]
+    if "MaxPooling2D" in types or "AveragePooling2D" in types:
+        raise Incorrect("it downsamples with pooling: DCGAN discriminators use stride-2 convolutions instead, "
+                        "so the network learns its own downsampling")
+    if any(t == "ReLU" for t in types) or any(_activation_name(layer) == "relu" for layer in layers):
+        raise Incorrect("it uses plain ReLU: use LeakyReLU(negative_slope=0.2) in the discriminator so the "
+                        "generator gets gradients also where D's units are off")
+    if "LeakyReLU" not in types and not any(_activation_name(layer) in ("leaky_relu",) for layer in layers):
+        raise Incorrect("no LeakyReLU: the DCGAN discriminator uses LeakyReLU(negative_slope=0.2) after its convs")
+    convs = [i for i, t in enumerate(types) if t == "Conv2D"]
+    if len(convs) < 3:
+        raise Incorrect(f"{len(convs)} Conv2D layer(s): use about four stride-2 convolutions (64 -> 32 -> 16 -> 8 "
+                        "-> 4) before the final Dense")
+    first_conv = convs[0]
+    after_first = [t for t in types[first_conv + 1:convs[1]]]
+    if "BatchNormalization" in after_first or "BatchNormalization" in types[:first_conv]:
+        raise Incorrect("BatchNormalization on the first layer: normalising the raw images lets D judge a batch "
+                        "by its statistics; DCGAN leaves the first layer without BN")
+    params = model.count_params()
+    if params > 4_000_000:
+        raise Incorrect(f"{params:,} parameters: too slow for a CPU; filters 32/64/128/256 give about 0.7 million")
+    images = np.random.default_rng(1).uniform(-1, 1, (4, 64, 64, 3)).astype("float32")
+    logits = np.asarray(model(images, training=False))
+    if not np.isfinite(logits).all():
+        raise Incorrect("the output contains NaN or inf")
+    return f"(N, 64, 64, 3) -> (N, 1) logits, {params:,} parameters."
+
+
+# ---------------------------------------------------------------- q4: one training step
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _tiny_gan(seed):
+    import keras
+
+    rng = np.random.default_rng(seed)
+    g = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8 * 8 * 3, activation="tanh"),
+                          keras.layers.Reshape((8, 8, 3))], name="tiny_g")
+    d = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4, activation="tanh"),
+                          keras.layers.Dense(1)], name="tiny_d")
+    for m in (g, d):
+        m.set_weights([rng.normal(0, 0.4, w.shape).astype("float32") for w in m.get_weights()])
+    real = rng.uniform(-1, 1, (6, 8, 8, 3)).astype("float32")
+    z = rng.standard_normal((6, 4)).astype("float32")
+    return g, d, real, z
+
+
+def _reference(seed, real_label, mode):
+    """Reference step with plain SGD(0.1). mode: 'sequential' (G's loss after D's update) or 'simultaneous'."""
+    import keras
+    import tensorflow as tf
+
+    g, d, real, z = _tiny_gan(seed)
+    g_opt, d_opt = keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1)
+    bce = tf.nn.sigmoid_cross_entropy_with_logits
+    with tf.GradientTape(persistent=True) as tape:
+        fake = g(z, training=True)
+        rl, fl = d(real, training=True), d(fake, training=True)
+        d_loss = tf.reduce_mean(bce(tf.fill(tf.shape(rl), real_label), rl)) + tf.reduce_mean(bce(tf.zeros_like(fl), fl))
+        g_loss_now = tf.reduce_mean(bce(tf.ones_like(fl), fl))
+    g_grads_now = tape.gradient(g_loss_now, g.trainable_variables)
+    d_opt.apply_gradients(zip(tape.gradient(d_loss, d.trainable_variables), d.trainable_variables))
+    if mode == "simultaneous":
+        g_loss = g_loss_now
+        g_opt.apply_gradients(zip(g_grads_now, g.trainable_variables))
+    else:
+        with tf.GradientTape() as tape:
+            g_loss = tf.reduce_mean(bce(tf.ones_like(rl), d(g(z, training=True), training=True)))
+        g_opt.apply_gradients(zip(tape.gradient(g_loss, g.trainable_variables), g.trainable_variables))
+    return float(d_loss), float(g_loss), [w.copy() for w in g.get_weights()], [w.copy() for w in d.get_weights()]
+
+
+def _unpack_losses(out):
+    if isinstance(out, dict):
+        if "d_loss" not in out or "g_loss" not in out:
+            raise Incorrect(f"return a dict with keys 'd_loss' and 'g_loss', got keys {sorted(out)}")
+        return float(np.asarray(out["d_loss"])), float(np.asarray(out["g_loss"]))
+    if isinstance(out, (tuple, list)) and len(out) == 2:
+        return float(np.asarray(out[0])), float(np.asarray(out[1]))
+    raise Incorrect(f"return {{'d_loss': ..., 'g_loss': ...}}, got {type(out).__name__}")
+
+
+def _same(a, b, tol=1e-4):
+    return all(np.allclose(x, y, atol=tol) for x, y in zip(a, b))
+
+
+def _check_train_step(fn) -> str:
+    import keras
+
+    seed, real_label = 7, 0.9
+    g, d, real, z = _tiny_gan(seed)
+    g0, d0 = [w.copy() for w in g.get_weights()], [w.copy() for w in d.get_weights()]
+    out = call_answer(fn, g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), real, z, real_label)
+    d_loss, g_loss = _unpack_losses(out)
+    g1, d1 = g.get_weights(), d.get_weights()
+    if _same(d0, d1, 1e-7):
+        raise Incorrect("the discriminator's weights did not change: D was never updated (the frozen-"
+                        "discriminator trap, or its gradients were applied to the wrong variables)")
+    if _same(g0, g1, 1e-7):
+        raise Incorrect("the generator's weights did not change: apply the generator loss's gradients to "
+                        "generator.trainable_variables")
+    # the reference values, computed on fresh copies of the same tiny networks
+    fake = np.asarray(_tiny_gan(seed)[0](z))
+    d_ref = _tiny_gan(seed)[1]
+    rl, fl = np.asarray(d_ref(real), "float64"), np.asarray(d_ref(fake), "float64")
+
+    def bce(label, logit):
+        return float(np.mean(_softplus(logit) - label * logit))
+
+    expected_d = bce(real_label, rl) + bce(0.0, fl)
+    if not np.isclose(d_loss, expected_d, atol=1e-4):
+        if np.isclose(d_loss, bce(1.0, rl) + bce(0.0, fl), atol=1e-4):
+            raise Incorrect(f"d_loss uses label 1 for the real images; use real_label (here {real_label}) for them: "
+                            "one-sided label smoothing")
+        if np.isclose(d_loss, bce(real_label, rl) + bce(1 - real_label, fl), atol=1e-4):
+            raise Incorrect("the fake images got a smoothed label too: smoothing is one-sided, fakes keep 0")
+        if np.isclose(d_loss, bce(real_label, rl), atol=1e-4):
+            raise Incorrect("d_loss only has the real-image term; add the fake term with label 0")
+        raise Incorrect(f"d_loss should be BCE(real_label, D(real)) + BCE(0, D(G(z))) from logits = "
+                        f"{expected_d:.4f} on the check's batch, you returned {d_loss:.4f}")
+    refs = {mode: _reference(seed, real_label, mode) for mode in ("sequential", "simultaneous")}
+    if not any(np.isclose(g_loss, r[1], atol=1e-4) for r in refs.values()):
+        if any(np.isclose(g_loss, -float(np.mean(_softplus(_logits_after(seed, real_label, mode, z)))), atol=1e-4)
+               for mode in refs):
+            raise Incorrect("g_loss is the saturating minimax loss log(1 - D(G(z))): its gradient vanishes while D "
+                            "wins. Use the non-saturating -log D(G(z)) = BCE(1, D(G(z)))")
+        raise Incorrect(f"g_loss should be BCE(1, D(G(z))) (non-saturating) = {refs['sequential'][1]:.4f} on the "
+                        f"check's batch, you returned {g_loss:.4f}")
+    for mode, (_, _, g_ref, d_ref_w) in refs.items():
+        if _same(d1, d_ref_w) and _same(g1, g_ref):
+            return ("D stepped on real and fake, G on the non-saturating loss; each optimizer touched only its own "
+                    "network" + (" (G's loss taken before D's update: fine too)." if mode == "simultaneous" else "."))
+    d_seq = refs["sequential"][3]
+    if not _same(d1, d_seq) and not _same(d1, refs["simultaneous"][3]):
+        raise Incorrect("the losses are right but D's weights are not what one step on d_loss gives: did the "
+                        "generator's step also change D (gradients of g_loss applied to D's variables)?")
+    raise Incorrect("the losses are right but G's weights are not what one step on g_loss gives: update G with "
+                    "the gradient of g_loss with respect to generator.trainable_variables only")
+
+
+def _logits_after(seed, real_label, mode, z):
+    """D's logits on G(z) as seen by the generator's update in the given mode (for the saturating check)."""
+    import keras
+    import tensorflow as tf
+
+    g, d, real, _ = _tiny_gan(seed)
+    if mode == "sequential":
+        bce = tf.nn.sigmoid_cross_entropy_with_logits
+        with tf.GradientTape() as tape:
+            rl, fl = d(real), d(g(z))
+            loss = (tf.reduce_mean(bce(tf.fill(tf.shape(rl), real_label), rl))
+                    + tf.reduce_mean(bce(tf.zeros_like(fl), fl)))
+        keras.optimizers.SGD(0.1).apply_gradients(zip(tape.gradient(loss, d.trainable_variables),
+                                                      d.trainable_variables))
+    return np.asarray(d(g(z)), "float64")
+
+
+# ---------------------------------------------------------------- q5: preparing a real face photo
+
+
+def _test_image():
+    """A 90x130 uint8 image: a smooth face-like centre square, bright red side bands outside it."""
+    h, w = 90, 130
+    ys, xs = np.mgrid[0:h, 0:w].astype("float64")
+    img = np.zeros((h, w, 3))
+    img[..., 0] = 0.3 + 0.4 * ys / h
+    img[..., 1] = 0.2 + 0.5 * (xs - 20) / 90
+    img[..., 2] = 0.6 - 0.3 * ys / h
+    img[:, :20] = (1.0, 0.0, 0.0)
+    img[:, 110:] = (1.0, 0.0, 0.0)
+    return (np.clip(img, 0, 1) * 255).round().astype("uint8")
+
+
+def _check_prepare_face(fn) -> str:
+    from ..faces import prepare_face as reference
+
+    image = _test_image()
+    out = np.asarray(call_answer(fn, image.copy()))
+    if out.shape != (64, 64, 3):
+        raise Incorrect(f"a 90x130 RGB photo should become (64, 64, 3), got {out.shape}")
+    if out.dtype != np.float32:
+        raise Incorrect(f"return float32 (what the networks compute in), got {out.dtype}")
+    if out.max() > 1.5:
+        raise Incorrect(f"values up to {out.max():.0f}: scale uint8 pixels by 1/255 and then to [-1, 1]")
+    if out.min() >= 0:
+        raise Incorrect("values in [0, 1]: the generator ends with tanh, so the real images must be in [-1, 1] "
+                        "(x / 127.5 - 1)")
+    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
+        raise Incorrect(f"values range over [{out.min():.2f}, {out.max():.2f}], outside [-1, 1]")
+    expected = reference(image)
+    red = (out[..., 0] > 0.9) & (out[..., 1] < -0.8)
+    if red[:, :3].mean() > 0.5 or red[:, -3:].mean() > 0.5:
+        raise Incorrect("the red side bands are still in the picture: you resized the whole 90x130 image "
+                        "(stretching faces sideways). Crop the centre square (90x90) first, then resize")
+    if np.abs(out - expected).mean() > 0.06:
+        raise Incorrect("not the centre square of the photo resized to 64x64 (crop (H - s)//2 and (W - s)//2 from "
+                        "the top and left, where s = min(H, W))")
+    rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, "uint8")], axis=-1)
+    out4 = np.asarray(call_answer(fn, rgba))
+    if out4.shape != (64, 64, 3):
+        raise Incorrect(f"an RGBA PNG (H, W, 4) should also give (64, 64, 3) (drop alpha), got {out4.shape}")
+    grey = image[..., 0]
+    out_g = np.asarray(call_answer(fn, grey))
+    if out_g.shape != (64, 64, 3):
+        raise Incorrect(f"a greyscale photo (H, W) should give (64, 64, 3) (repeat the channel), got {out_g.shape}")
+    return "Centre crop, 64x64, float32 in [-1, 1]; RGBA and greyscale handled."
+
+
+# ---------------------------------------------------------------- q6: stabilisers
+
+STABILISER_OPTIONS = {
+    "A": "Adam with learning rate 2e-4 and beta_1 = 0.5 for both networks",
+    "B": "BatchNormalization right after the discriminator's first convolution",
+    "C": "tanh at the generator's output, real images scaled to [-1, 1]",
+    "D": "MaxPooling2D to downsample in the discriminator",
+    "E": "LeakyReLU(negative_slope=0.2) in the discriminator",
+    "F": "one-sided label smoothing: real images get target 0.9, fakes keep 0",
+    "G": "a sigmoid at the discriminator's output together with BinaryCrossentropy(from_logits=True)",
+    "H": "a learning rate of 1e-2 so that the 10-minute budget goes further",
+    "I": "BatchNormalization after the generator's hidden layers",
+}
+_RIGHT = {"A", "C", "E", "F", "I"}
+_WHY_WRONG = {
+    "B": "B is wrong: BN on D's first layer normalises raw pixels per batch; DCGAN leaves it out",
+    "D": "D is wrong: DCGAN replaces pooling by stride-2 convolutions",
+    "G": "G is wrong: a sigmoid before a from_logits=True loss applies the sigmoid twice; D's outputs squeeze "
+         "into (0.27, 0.73) and the loss is wrong",
+    "H": "H is wrong: 1e-2 makes GAN training oscillate or collapse; 2e-4 is the DCGAN setting",
+}
+
+
+def _check_stabilisers(answer) -> str:
+    if callable(answer):
+        answer = call_answer(answer)
+    if answer is None or answer is Ellipsis:
+        raise NotAttempted("fill in the set of letters")
+    if isinstance(answer, str):
+        answer = [c for c in answer.upper() if c.isalpha()]
+    try:
+        chosen = {str(c).strip().upper() for c in answer}
+    except TypeError as err:
+        raise Incorrect(f"give a set of letters such as {{'A', 'C'}}, got {answer!r}") from err
+    unknown = chosen - set(STABILISER_OPTIONS)
+    if unknown:
+        raise Incorrect(f"unknown option(s) {sorted(unknown)}; choose from {sorted(STABILISER_OPTIONS)}")
+    wrong = sorted(chosen - _RIGHT)
+    if wrong:
+        raise Incorrect("; ".join(_WHY_WRONG[c] for c in wrong))
+    missing = sorted(_RIGHT - chosen)
+    if missing:
+        raise Incorrect(f"{len(missing)} helpful choice(s) missing; look again at " + ", ".join(missing[:1])
+                        + (" and others" if len(missing) > 1 else ""))
+    return "A, C, E, F and I: the DCGAN recipe plus one-sided label smoothing."
+
+
+# ---------------------------------------------------------------- the exercises
+
+q1 = Exercise(
+    "Output size of a layer stack, by hand",
+    _check_output_size,
+    hint="UpSampling2D(f): size * f. Conv2D 'valid': (size - kernel) // stride + 1; 'same': ceil(size / stride). "
+         "Conv2DTranspose 'same': size * stride; 'valid': (size - 1) * stride + kernel. MaxPooling2D(f): size // f.",
+    solution="""
+def output_size(size, stack):
+    for layer in stack:
+        kind = layer[0]
+        if kind == "up":
+            size = size * layer[1]
+        elif kind == "pool":
+            size = size // layer[1]
+        else:
+            _, kernel, stride, padding = layer
+            if kind == "conv":
+                size = -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
+            else:  # "convT"
+                size = size * stride if padding == "same" else (size - 1) * stride + kernel
+    return size
+""",
+)
+
+q3 = Exercise(
+    "A 64x64 RGB DCGAN generator",
+    _check_generator,
+    hint="Dense(4*4*256, use_bias=False) -> BatchNormalization -> ReLU -> Reshape((4, 4, 256)), then three "
+         "Conv2DTranspose(f, 4, strides=2, padding='same') with f = 128, 64, 32, each + BN + ReLU, and a last "
+         "Conv2DTranspose(3, 4, strides=2, padding='same', activation='tanh'): 4 -> 8 -> 16 -> 32 -> 64.",
+    solution="""
+def build_generator(latent_dim=100):
+    layers = [keras.Input((latent_dim,)), keras.layers.Dense(4 * 4 * 256, use_bias=False),
+              keras.layers.BatchNormalization(), keras.layers.ReLU(), keras.layers.Reshape((4, 4, 256))]
+    for f in (128, 64, 32):
+        layers += [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False),
+                   keras.layers.BatchNormalization(), keras.layers.ReLU()]
+    layers.append(keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh"))
+    return keras.Sequential(layers)
+""",
+)
+
+q4 = Exercise(
+    "A 64x64 RGB DCGAN discriminator",
+    _check_discriminator,
+    hint="keras.Input((64, 64, 3)); Conv2D(32, 4, strides=2, padding='same') + LeakyReLU(0.2) (no BN here); then "
+         "Conv2D 64, 128, 256 the same way, each + BatchNormalization + LeakyReLU(0.2); Flatten; Dense(1) with no "
+         "activation (a logit).",
+    solution="""
+def build_discriminator():
+    layers = [keras.Input((64, 64, 3)), keras.layers.Conv2D(32, 4, strides=2, padding="same"),
+              keras.layers.LeakyReLU(negative_slope=0.2)]
+    for f in (64, 128, 256):
+        layers += [keras.layers.Conv2D(f, 4, strides=2, padding="same", use_bias=False),
+                   keras.layers.BatchNormalization(), keras.layers.LeakyReLU(negative_slope=0.2)]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(1)]
+    return keras.Sequential(layers)
+""",
+)
+
+q5 = Exercise(
+    "One GAN training step (explicit GradientTape)",
+    _check_train_step,
+    hint="Tape 1: fake = G(z); d_loss = BCE(real_label, D(real)) + BCE(0, D(fake)) from logits; apply its gradient "
+         "to D's variables with d_optimizer. Tape 2: g_loss = BCE(1, D(G(z))); apply its gradient to G's variables "
+         "with g_optimizer. tf.nn.sigmoid_cross_entropy_with_logits(labels, logits) is BCE from logits.",
+    solution="""
+def train_step(generator, discriminator, g_optimizer, d_optimizer, real_images, z, real_label=0.9):
+    bce = tf.nn.sigmoid_cross_entropy_with_logits
+    with tf.GradientTape() as tape:
+        real_logits = discriminator(real_images, training=True)
+        fake_logits = discriminator(generator(z, training=True), training=True)
+        d_loss = (tf.reduce_mean(bce(tf.fill(tf.shape(real_logits), real_label), real_logits))
+                  + tf.reduce_mean(bce(tf.zeros_like(fake_logits), fake_logits)))
+    d_vars = discriminator.trainable_variables
+    d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+    with tf.GradientTape() as tape:
+        fake_logits = discriminator(generator(z, training=True), training=True)
+        g_loss = tf.reduce_mean(bce(tf.ones_like(fake_logits), fake_logits))
+    g_vars = generator.trainable_variables
+    g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+    return {"d_loss": d_loss, "g_loss": g_loss}
+""",
+)
+
+q2 = Exercise(
+    "Prepare a real face photo for the DCGAN",
+    _check_prepare_face,
+    hint="Drop alpha (image[..., :3]), repeat a grey channel to 3, crop the centre min(H, W) square, resize to "
+         "64x64 (tf.image.resize), then x / 255 * 2 - 1 as float32.",
+    solution="""
+def prepare_face(image, size=64):
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    image = image[..., :3].astype("float32") / 255.0
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    h, w = image.shape[:2]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    image = tf.image.resize(image[top:top + s, left:left + s], (size, size), antialias=True).numpy()
+    return (np.clip(image, 0, 1) * 2 - 1).astype("float32")
+""",
+)
+
+q6 = Exercise(
+    "Which choices stabilise a 64x64 DCGAN?",
+    _check_stabilisers,
+    hint="Think of the DCGAN paper's guidelines (optimizer, activations, normalisation, downsampling), the range of "
+         "the data, and how a logit loss expects its input.",
+    solution="{'A', 'C', 'E', 'F', 'I'}: Adam(2e-4, beta_1=0.5); tanh + data in [-1, 1]; LeakyReLU(0.2) in D; "
+             "one-sided label smoothing; BN in G's hidden layers. Not B (BN on raw pixels in D), D (pooling), "
+             "G (sigmoid twice), H (learning rate far too high).",
+)

@@ -1,0 +1,412 @@
+"""Chapter 06: a DCGAN that draws 64x64 RGB faces on a CPU.
+
+- networks: `build_face_generator` (latent (N, d) -> (N, 64, 64, 3) in [-1, 1]) and
+  `build_face_discriminator` ((N, 64, 64, 3) -> (N, 1) logits); only built-in layers, so a saved
+  generator loads with plain `keras.models.load_model`;
+- the article's broken face networks, rebuilt only as far as Keras lets us (`article_generator`);
+  `stack_output_size` does the shape arithmetic by hand;
+- training: `make_face_train_step` (one explicit GradientTape step: D then G, non-saturating loss,
+  optional one-sided label smoothing) and `TrainingCheckpoint` (save every N steps, resume only when
+  the saved run has the same configuration, otherwise start fresh and say so);
+- data: `procedural_faces` (the offline cartoon faces of `utils.synthesis`, scaled to [-1, 1]),
+  `prepare_face` / `load_face_folder` (any folder of PNG/JPEG faces -> centre crop, 64x64, [-1, 1])
+  and `load_real_faces` (an archive fetched with `utils.download`, checksum-verified and cached).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+LATENT_DIM = 100
+IMAGE_SIZE = 64
+IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+# Google's Cartoon Set (10k version, CC-BY 4.0): 10,000 PNGs of 500x500 cartoon faces (a few hundred MB).
+# CARTOONSET_SHA256 is None on purpose: this course was built offline and we do not ship a checksum we
+# could not verify. Download the archive once, run `sha256sum cartoonset10k.tgz`, and pass the value
+# (`load_real_faces(sha256=...)`); from then on `utils.download` refuses any other file.
+CARTOONSET_URL = "https://storage.googleapis.com/cartoonset_public_files/cartoonset10k.tgz"
+CARTOONSET_SHA256 = None
+
+
+# ------------------------------------------------------------------------------------ networks
+def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, name: str = "face_generator"):
+    """DCGAN generator for 64x64 RGB: Dense -> 4x4xF, four stride-2 ConvT (F/2, F/4, F/8, 3), tanh.
+
+    4 -> 8 -> 16 -> 32 -> 64 pixels; BatchNorm + ReLU after every layer except the last, whose tanh
+    puts the pixels in [-1, 1] (the range the real images are scaled to).
+    """
+    layers = [keras.Input((latent_dim,)),
+              keras.layers.Dense(4 * 4 * filters, use_bias=False),
+              keras.layers.BatchNormalization(),
+              keras.layers.ReLU(),
+              keras.layers.Reshape((4, 4, filters))]
+    for f in (filters // 2, filters // 4, filters // 8):
+        layers += [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False),
+                   keras.layers.BatchNormalization(),
+                   keras.layers.ReLU()]
+    layers.append(keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh"))
+    return keras.Sequential(layers, name=name)
+
+
+def build_face_discriminator(filters: int = 32, name: str = "face_discriminator"):
+    """DCGAN discriminator for 64x64 RGB: stride-2 Conv F, 2F, 4F, 8F with LeakyReLU(0.2), one logit.
+
+    64 -> 32 -> 16 -> 8 -> 4 pixels. BatchNorm on every conv but the first (normalising the raw
+    pixels of a batch would tell D the batch statistics of real vs fake instead of the images).
+    """
+    layers = [keras.Input(IMAGE_SHAPE),
+              keras.layers.Conv2D(filters, 4, strides=2, padding="same"),
+              keras.layers.LeakyReLU(negative_slope=0.2)]
+    for f in (filters * 2, filters * 4, filters * 8):
+        layers += [keras.layers.Conv2D(f, 4, strides=2, padding="same", use_bias=False),
+                   keras.layers.BatchNormalization(),
+                   keras.layers.LeakyReLU(negative_slope=0.2)]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(1)]  # a logit: no sigmoid
+    return keras.Sequential(layers, name=name)
+
+
+# ---------------------------------------------------------------------- the article's networks
+def article_generator(latent_dim: int = 100):
+    """The article's face generator as written (with its missing imports supplied): Dense -> 7x7x128,
+    then six rounds of UpSampling2D + unpadded 3x3 Conv2D. Returns the model; look at its output shape."""
+    z = keras.Input((latent_dim,))
+    x = keras.layers.Dense(128 * 7 * 7)(z)
+    x = keras.layers.Reshape((7, 7, 128))(x)
+    for filters in (128, 128, 128, 64, 64):
+        x = keras.layers.UpSampling2D()(x)
+        x = keras.layers.Conv2D(filters, 3, activation="relu")(x)
+    x = keras.layers.UpSampling2D()(x)
+    x = keras.layers.Conv2D(3, 3, activation="tanh")(x)
+    return keras.Model(z, x, name="article_generator")
+
+
+def article_discriminator():
+    """The article's face discriminator: it expects 28x28 greyscale digits, not colour faces."""
+    img = keras.Input((28, 28, 1))
+    x = img
+    for filters in (64, 128, 256):
+        x = keras.layers.Conv2D(filters, 3, activation="relu")(x)
+        x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(img, x, name="article_discriminator")
+
+
+def stack_output_size(size: int, stack) -> int:
+    """Spatial size after a stack of layers, by hand. `stack` holds tuples:
+
+    ("up", factor)                    UpSampling2D: size * factor
+    ("conv", kernel, stride, padding) Conv2D: valid -> floor((size - kernel) / stride) + 1, same -> ceil(size / stride)
+    ("convT", kernel, stride, padding) Conv2DTranspose: same -> size * stride, valid -> (size - 1) * stride + kernel
+    ("pool", factor)                  MaxPooling2D (valid): floor(size / factor)
+    """
+    for layer in stack:
+        kind = layer[0]
+        if kind == "up":
+            size = size * layer[1]
+        elif kind == "pool":
+            size = size // layer[1]
+        elif kind in ("conv", "convT"):
+            _, kernel, stride, padding = layer
+            if kind == "conv":
+                size = -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
+            else:
+                size = size * stride if padding == "same" else (size - 1) * stride + kernel
+        else:
+            raise ValueError(f"unknown layer kind {kind!r}")
+    return size
+
+
+def keras_stack(stack, size: int, channels: int = 3):
+    """The same stack as real Keras layers on a (size, size, channels) input: the ground truth."""
+    layers = [keras.Input((size, size, channels))]
+    for layer in stack:
+        kind = layer[0]
+        if kind == "up":
+            layers.append(keras.layers.UpSampling2D(layer[1]))
+        elif kind == "pool":
+            layers.append(keras.layers.MaxPooling2D(layer[1]))
+        elif kind == "conv":
+            layers.append(keras.layers.Conv2D(2, layer[1], strides=layer[2], padding=layer[3]))
+        elif kind == "convT":
+            layers.append(keras.layers.Conv2DTranspose(2, layer[1], strides=layer[2], padding=layer[3]))
+        else:
+            raise ValueError(f"unknown layer kind {kind!r}")
+    return keras.Sequential(layers)
+
+
+ARTICLE_GENERATOR_STACK = [("up", 2), ("conv", 3, 1, "valid")] * 6  # after the 7x7 reshape
+
+
+# ------------------------------------------------------------------------------------ training
+def _bce(labels, logits):
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def d_loss_fn(real_logits, fake_logits, real_label: float = 1.0):
+    """-[log D(x) + log(1 - D(G(z)))] from logits; real_label < 1 is one-sided label smoothing."""
+    return (_bce(tf.fill(tf.shape(real_logits), real_label), real_logits)
+            + _bce(tf.zeros_like(fake_logits), fake_logits))
+
+
+def g_loss_fn(fake_logits):
+    """Non-saturating generator loss: -log D(G(z)) = softplus(-logit), batch mean."""
+    return _bce(tf.ones_like(fake_logits), fake_logits)
+
+
+def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
+                         real_label: float = 0.9, seed: int = 0):
+    """One GAN step as a `tf.function`: update D on a real and a fake batch, then G with fresh noise.
+
+    Returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`, the last two being the mean
+    probabilities D gives to real and to fake images (before D's update).
+    """
+    seeds = keras.random.SeedGenerator(seed)
+
+    @tf.function
+    def step(real_images):
+        batch = tf.shape(real_images)[0]
+        z = keras.random.normal((batch, latent_dim), seed=seeds)
+        with tf.GradientTape() as tape:
+            fake = generator(z, training=True)
+            real_logits = discriminator(real_images, training=True)
+            fake_logits = discriminator(fake, training=True)
+            d_loss = d_loss_fn(real_logits, fake_logits, real_label)
+        d_vars = discriminator.trainable_variables
+        d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+
+        z = keras.random.normal((batch, latent_dim), seed=seeds)
+        with tf.GradientTape() as tape:
+            g_loss = g_loss_fn(discriminator(generator(z, training=True), training=True))
+        g_vars = generator.trainable_variables
+        g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        return {"d_loss": d_loss, "g_loss": g_loss,
+                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+
+    return step
+
+
+class FaceGAN(keras.Model):
+    """The same step wrapped as a `keras.Model` with `train_step`, for those who prefer `fit()`.
+
+    gan = FaceGAN(build_face_generator(), build_face_discriminator())
+    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=...)
+    gan.fit(dataset, epochs=...)
+    """
+
+    def __init__(self, generator, discriminator, latent_dim: int = LATENT_DIM, real_label: float = 0.9,
+                 seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim, self.real_label = latent_dim, real_label
+        self.seeds = keras.random.SeedGenerator(seed)
+        self.trackers = {k: keras.metrics.Mean(name=k) for k in ("d_loss", "g_loss", "d_real", "d_fake")}
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        batch = tf.shape(real)[0]
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            d_loss = d_loss_fn(real_logits, fake_logits, self.real_label)
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
+        with tf.GradientTape() as tape:
+            g_loss = g_loss_fn(self.discriminator(self.generator(z, training=True), training=True))
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+                  "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+        for k, v in values.items():
+            self.trackers[k].update_state(v)
+        return {k: t.result() for k, t in self.trackers.items()}
+
+
+# --------------------------------------------------------------------------------- checkpoints
+class TrainingCheckpoint:
+    """Save generator, discriminator and both optimizers every N steps; resume only a matching run.
+
+    The folder holds `state.json` ({"config": ..., "step": ..., "history": ...}) written *last*, so a
+    run killed mid-save leaves the previous complete checkpoint or none. `restore()` resumes only when
+    the saved config equals this run's config; otherwise (another run, other sizes, fast vs full) it
+    deletes the stale files, starts from step 0, and says why. Both cases print one line.
+    """
+
+    FILES = ("generator.weights.h5", "discriminator.weights.h5", "optimizers.npz")
+
+    def __init__(self, folder, config: dict, generator, discriminator, g_optimizer, d_optimizer):
+        self.folder = Path(folder)
+        self.config = json.loads(json.dumps(config))  # plain JSON types, so comparison is exact
+        self.generator, self.discriminator = generator, discriminator
+        self.optimizers = {"g": g_optimizer, "d": d_optimizer}
+        self.message = ""
+
+    @property
+    def state_file(self) -> Path:
+        return self.folder / "state.json"
+
+    def _build_optimizers(self):
+        for key, model in (("g", self.generator), ("d", self.discriminator)):
+            if not self.optimizers[key].built:
+                self.optimizers[key].build(model.trainable_variables)
+
+    def save(self, step: int, history: dict | None = None) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.state_file.exists():
+            self.state_file.unlink()  # invalidate first: half-written weights never pass for a checkpoint
+        self.generator.save_weights(self.folder / "generator.weights.h5")
+        self.discriminator.save_weights(self.folder / "discriminator.weights.h5")
+        self._build_optimizers()
+        arrays = {f"{k}_{i}": np.asarray(v) for k, opt in self.optimizers.items()
+                  for i, v in enumerate(opt.variables)}
+        np.savez(self.folder / "optimizers.npz", **arrays)
+        state = {"config": self.config, "step": int(step), "history": history or {}}
+        self.state_file.write_text(json.dumps(state))
+
+    def clear(self) -> None:
+        for name in (*self.FILES, "state.json"):
+            path = self.folder / name
+            if path.exists():
+                path.unlink()
+
+    def restore(self, total_steps: int | None = None, verbose: bool = True):
+        """Load a matching, unfinished checkpoint; return (step, history). (0, {}) when starting fresh.
+
+        A checkpoint that already reached `total_steps` belongs to a finished run: it is not resumed
+        (re-running the notebook trains again rather than silently showing an old run).
+        """
+        step, history = 0, {}
+        if not self.state_file.exists():
+            leftovers = [n for n in self.FILES if (self.folder / n).exists()]
+            self.clear()
+            self.message = ("No checkpoint: starting from step 0"
+                            + (" (removed an incomplete one)" if leftovers else "") + ".")
+        else:
+            state = json.loads(self.state_file.read_text())
+            missing = [n for n in self.FILES if not (self.folder / n).exists()]
+            if state.get("config") != self.config:
+                diff = sorted(k for k in set(state.get("config", {})) | set(self.config)
+                              if state.get("config", {}).get(k) != self.config.get(k))
+                self.message = (f"Found a checkpoint from a different run (differs in {', '.join(diff)}): "
+                                f"deleted it, starting from step 0.")
+                self.clear()
+            elif total_steps is not None and int(state.get("step", 0)) >= total_steps:
+                self.message = (f"Found the checkpoint of a finished run (step {state.get('step')} of {total_steps}): "
+                                "deleted it, starting a new run from step 0.")
+                self.clear()
+            elif missing:
+                self.message = f"Checkpoint incomplete (missing {missing}): deleted it, starting from step 0."
+                self.clear()
+            else:
+                self.generator.load_weights(self.folder / "generator.weights.h5")
+                self.discriminator.load_weights(self.folder / "discriminator.weights.h5")
+                self._build_optimizers()
+                with np.load(self.folder / "optimizers.npz") as arrays:
+                    for key, opt in self.optimizers.items():
+                        for i, v in enumerate(opt.variables):
+                            v.assign(arrays[f"{key}_{i}"])
+                step, history = int(state["step"]), state.get("history", {})
+                self.message = f"Resumed an interrupted run with the same configuration at step {step}."
+        if verbose:
+            print(self.message)
+        return step, history
+
+
+# ---------------------------------------------------------------------------------------- data
+def procedural_faces(n: int, seed: int = 0) -> np.ndarray:
+    """n cartoon faces from `utils.synthesis`, float32 (n, 64, 64, 3) scaled to [-1, 1]."""
+    from .synthesis import cartoon_faces
+
+    return cartoon_faces(int(n), size=IMAGE_SIZE, seed=seed) * 2.0 - 1.0
+
+
+def prepare_face(image, size: int = IMAGE_SIZE) -> np.ndarray:
+    """One image (H, W[, C]) uint8 or float in [0, 1] -> float32 (size, size, 3) in [-1, 1].
+
+    Centre-crops to a square (no stretching: faces keep their proportions), resizes with area
+    averaging, drops an alpha channel and repeats a grey channel.
+    """
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"expected an image of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {image.shape}")
+    if image.dtype == np.uint8:
+        image = image.astype("float32") / 255.0
+    else:
+        image = image.astype("float32")
+        if image.min() < 0 or image.max() > 1:
+            raise ValueError("float images must be in [0, 1]; pass uint8 images as they are")
+    image = image[..., :3]
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    image = image[top:top + side, left:left + side]
+    if side != size:
+        image = tf.image.resize(image, (size, size), method="area", antialias=True).numpy()
+    return np.clip(image, 0, 1) * 2.0 - 1.0
+
+
+def load_face_folder(folder, limit: int | None = None, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Every PNG/JPEG under `folder` (searched recursively, sorted by path) -> (N, size, size, 3) in [-1, 1]."""
+    folder = Path(folder)
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if limit is not None:
+        paths = paths[:int(limit)]
+    if not paths:
+        raise FileNotFoundError(f"no .png/.jpg images found under {folder}")
+    out = np.empty((len(paths), size, size, 3), dtype="float32")
+    for i, path in enumerate(paths):
+        decoded = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False).numpy()
+        out[i] = prepare_face(decoded, size)
+    return out
+
+
+def load_real_faces(url: str = CARTOONSET_URL, sha256: str | None = CARTOONSET_SHA256, limit: int | None = 10_000,
+                    cache_dir=None, verbose: bool = True) -> np.ndarray:
+    """Download (once, checksum-verified, cached) an archive of face images and load it for training.
+
+    Raises `utils.download.DownloadError` when offline or when the checksum does not match; the caller
+    decides what to do (the chapter falls back to the procedural faces).
+    """
+    from .download import DownloadError, download
+
+    if sha256 is None:
+        raise DownloadError(
+            "No SHA-256 given for the real-face archive, so it cannot be verified. Download it once, compute "
+            "its checksum (`sha256sum <file>`) and pass it as sha256=..., or place the archive in the cache "
+            "folder yourself and pass its checksum.")
+    folder = download(url, sha256, cache_dir=cache_dir, extract=True, verbose=verbose)
+    return load_face_folder(folder, limit=limit)
+
+
+# -------------------------------------------------------------------------------------- helpers
+def clear_folder(folder) -> None:
+    """Delete a folder of artifacts (used by tests and by the chapter's "start over" cell)."""
+    folder = Path(folder)
+    if folder.exists():
+        shutil.rmtree(folder)
