@@ -218,3 +218,15 @@ def test_saved_generator_loads_with_plain_load_model(tmp_path):
     loaded = keras.models.load_model(path)
     z = np.random.default_rng(0).standard_normal((2, 8)).astype("float32")
     np.testing.assert_allclose(np.asarray(loaded(z)), np.asarray(g(z)), atol=1e-6)
+
+
+def test_clear_folder_removes_only_the_given_folder(tmp_path):
+    from utils.faces import clear_folder
+
+    target, sibling = tmp_path / "run", tmp_path / "keep"
+    (target / "checkpoint").mkdir(parents=True)
+    (target / "checkpoint" / "state.json").write_text("{}")
+    sibling.mkdir()
+    clear_folder(target)
+    assert not target.exists() and sibling.exists()
+    clear_folder(target)  # a missing folder is fine

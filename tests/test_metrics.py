@@ -226,3 +226,47 @@ def test_feature_model_needs_a_features_layer():
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
     with pytest.raises(ValueError, match="features"):
         metrics.classifier_features(np.zeros((2, 28, 28)), model)
+
+
+def _bar_digits(n, seed=0):
+    """Toy 'digits': class k is a bright horizontal bar in band k; easy for any CNN."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 2 * label + 4:2 * label + 7, 4:24] = 255
+    return images, labels.astype(np.uint8)
+
+
+def test_get_classifier_trains_on_train_split_saves_and_reloads(tmp_path, monkeypatch, capsys):
+    import utils
+
+    monkeypatch.setenv("COURSE_ARTIFACTS_DIR", str(tmp_path))
+    x, y = _bar_digits(600)
+    data = utils.ImageData(x[:500], y[:500], x[500:], y[500:], source="toy bars")
+    model = metrics.get_classifier(data, verbose=True)
+    assert "Training the MNIST classifier" in capsys.readouterr().out
+    assert list(tmp_path.rglob(metrics.CLASSIFIER_FILE)), "the classifier was not cached under artifacts/"
+    assert metrics.classifier_accuracy(model, x[500:], y[500:]) > 0.5  # far above chance (0.1)
+    again = metrics.get_classifier(data, verbose=True)
+    assert "Loaded the MNIST classifier" in capsys.readouterr().out
+    np.testing.assert_allclose(again.predict(x[:8], verbose=0), model.predict(x[:8], verbose=0), atol=1e-5)
+
+
+def test_train_classifier_returns_a_model_with_features(tmp_path):
+    x, y = _bar_digits(300, seed=1)
+    model = metrics.train_classifier(x, y, epochs=1, verbose=False, augment=False)
+    assert model.get_layer("features") is not None
+    assert 0.0 <= metrics.classifier_accuracy(model, x, y) <= 1.0
+
+
+def test_feature_statistics_and_pairwise_distances_match_numpy():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(50, 3)), rng.normal(size=(7, 3))
+    mean, cov = metrics.feature_statistics(a)
+    np.testing.assert_allclose(mean, a.mean(0))
+    np.testing.assert_allclose(cov, np.cov(a, rowvar=False))
+    direct = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+    np.testing.assert_allclose(metrics.pairwise_distances(a, b, chunk=8), direct, atol=1e-9)
+    with pytest.raises(ValueError):
+        metrics.feature_statistics(np.zeros((1, 3)))
