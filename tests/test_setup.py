@@ -38,7 +38,8 @@ def test_environment_yml_and_requirements_list_the_same_packages():
     pip = {**_requirements("requirements.txt"), **_requirements("requirements-dev.txt")}
     conda = _environment()
     conda_packages = set(conda) - {"python", "pip"}
-    assert conda_packages == set(pip), f"only in environment.yml: {conda_packages - set(pip)}; only in requirements: {set(pip) - conda_packages}"
+    only_conda, only_pip = conda_packages - set(pip), set(pip) - conda_packages
+    assert not only_conda and not only_pip, f"only in environment.yml: {only_conda}; only in requirements: {only_pip}"
     for package, spec in pip.items():
         assert conda[package][0] == spec, f"{package}: requirements say {spec!r}, environment.yml {conda[package][0]!r}"
 
