@@ -39,12 +39,13 @@ def t10k_folder(tmp_path):
 
 
 @pytest.fixture
-def restore_mode():
-    """Reload utils.config/paths after a test that changed COURSE_FAST (runs after monkeypatch undoes it)."""
+def restore_mode(monkeypatch):
+    """Reload utils.config/paths after a test that changed COURSE_FAST, once the environment is restored."""
     import importlib
 
     from utils import config, paths
 
     yield
+    monkeypatch.undo()  # put COURSE_FAST back first, so the reload sees the session's real mode
     importlib.reload(config)
     importlib.reload(paths)

@@ -90,7 +90,9 @@ def test_execute_runs_in_full_mode_and_records_metadata(tmp_path, monkeypatch):
     nbformat.write(nb, path)
     seconds = execute_solutions.execute(path, timeout=120)
     done = nbformat.read(path, as_version=4)
-    assert "mode None" in done.cells[0].outputs[0]["text"]
+    code = next(cell for cell in done.cells if cell.cell_type == "code")
+    assert "mode None" in code.outputs[0]["text"]
+    assert f"{path.parent.name}/99_probe.ipynb" in done.cells[0].source
     meta = done.metadata["course"]
     assert meta["mode"] == "full" and meta["code_hash"] == nbcommon.code_hash(done) and seconds > 0
 
