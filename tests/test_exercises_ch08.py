@@ -6,23 +6,11 @@ import pytest
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
+from conftest import message, status, stub  # noqa: E402
 from keras import layers  # noqa: E402
 
 from utils.exercises import ch08 as ex  # noqa: E402
 from utils.interview import QUIZ, Quiz, QuizItem, QuizResult  # noqa: E402
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError("Exercise: replace this line with your code")
-
-
-def status(exercise, answer):
-    return exercise.evaluate(answer).status
-
-
-def message(exercise, answer):
-    return exercise.evaluate(answer).message
-
 
 ALL = ex.DRILLS + ex.BUGS
 

@@ -7,19 +7,9 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+from conftest import message, status, stub  # noqa: E402
+
 from utils.exercises import ch09 as ex  # noqa: E402
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError("Exercise: replace this line with your code")
-
-
-def status(exercise, answer):
-    return exercise.evaluate(answer).status
-
-
-def message(exercise, answer):
-    return exercise.evaluate(answer).message
 
 
 @pytest.mark.parametrize("exercise", ex.EXERCISES, ids=lambda e: e.title[:20])
