@@ -216,14 +216,7 @@ def test_classic_recipe_mistakes():
 
     def never_refreezes(generator, discriminator, gan_model, real_images, z):
         discriminator.trainable = True
-        classic_round_without_toggle(generator, discriminator, gan_model, real_images, z)
-
-    def classic_round_without_toggle(generator, discriminator, gan_model, real_images, z):
-        n = len(real_images)
-        fake = np.asarray(generator(z, training=False))
-        discriminator.train_on_batch(np.concatenate([real_images, fake]),
-                                     np.concatenate([np.ones((n, 1)), np.zeros((n, 1))]))
-        gan_model.train_on_batch(z, np.ones((n, 1)))
+        as_in_the_article(generator, discriminator, gan_model, real_images, z)
 
     assert "also trained the discriminator" in message(ex.q5, never_refreezes)
 
