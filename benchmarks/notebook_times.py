@@ -34,7 +34,8 @@ def recorded(path: Path) -> dict:
 def time_fast(path: Path) -> tuple[float, bool]:
     env = dict(os.environ, COURSE_FAST="1")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(path)],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-sanitize-with",
+                           "tests/nbval_sanitize.cfg", "-q", "-p", "no:cacheprovider", str(path)],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     return time.perf_counter() - start, proc.returncode == 0
 
