@@ -96,16 +96,16 @@ def _check_dcgan_generator(build):
 q2 = Exercise(
     "Build the DCGAN generator",
     _check_dcgan_generator,
-    hint="Dense(7*7*128, use_bias=False), BN, ReLU, Reshape((7, 7, 128)); Conv2DTranspose(64, 4, strides=2, "
+    hint="Dense(7*7*64, use_bias=False), BN, ReLU, Reshape((7, 7, 64)); Conv2DTranspose(32, 4, strides=2, "
          "padding='same'), BN, ReLU; Conv2DTranspose(1, 4, strides=2, padding='same', activation='tanh').",
     solution="""
 def build_generator(latent_dim=100):
     return keras.Sequential([
         keras.Input((latent_dim,)),
-        keras.layers.Dense(7 * 7 * 128, use_bias=False),
+        keras.layers.Dense(7 * 7 * 64, use_bias=False),
         keras.layers.BatchNormalization(), keras.layers.ReLU(),
-        keras.layers.Reshape((7, 7, 128)),
-        keras.layers.Conv2DTranspose(64, 4, strides=2, padding="same", use_bias=False),
+        keras.layers.Reshape((7, 7, 64)),
+        keras.layers.Conv2DTranspose(32, 4, strides=2, padding="same", use_bias=False),
         keras.layers.BatchNormalization(), keras.layers.ReLU(),
         keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh"),
     ], name="generator")
@@ -139,16 +139,16 @@ def _check_dcgan_discriminator(build):
 q3 = Exercise(
     "Debug the article: repair the DCGAN discriminator",
     _check_dcgan_discriminator,
-    hint="keras.Input((28, 28, 1)); Conv2D(64, 4, strides=2, padding='same'), LeakyReLU(negative_slope=0.2), "
-         "Dropout; Conv2D(128, ...) likewise; Flatten; Dense(1) with no activation.",
+    hint="keras.Input((28, 28, 1)); Conv2D(32, 4, strides=2, padding='same'), LeakyReLU(negative_slope=0.2); "
+         "Conv2D(64, ...) likewise; Flatten; Dense(1) with no activation (a logit, no sigmoid).",
     solution="""
 def build_discriminator():
     return keras.Sequential([
         keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(32, 4, strides=2, padding="same"),
+        keras.layers.LeakyReLU(negative_slope=0.2),
         keras.layers.Conv2D(64, 4, strides=2, padding="same"),
-        keras.layers.LeakyReLU(negative_slope=0.2), keras.layers.Dropout(0.3),
-        keras.layers.Conv2D(128, 4, strides=2, padding="same"),
-        keras.layers.LeakyReLU(negative_slope=0.2), keras.layers.Dropout(0.3),
+        keras.layers.LeakyReLU(negative_slope=0.2),
         keras.layers.Flatten(),
         keras.layers.Dense(1),
     ], name="discriminator")
