@@ -196,10 +196,12 @@ def test_q5_prepare_face():
 
 
 def test_q6_stabilisers():
-    assert _status(ex.q6, {"A", "C", "E", "F", "I"}) == "correct"
-    assert _status(ex.q6, "a c e f i") == "correct"
-    assert "twice" in _message(ex.q6, {"A", "C", "E", "F", "I", "G"})
-    assert "B is wrong" in _message(ex.q6, {"A", "B", "C", "E", "F", "I"})
+    assert _status(ex.q6, {"A", "C", "E", "F", "I", "J", "K"}) == "correct"
+    assert _status(ex.q6, "a c e f i j k") == "correct"
+    assert "twice" in _message(ex.q6, {"A", "C", "E", "F", "I", "J", "K", "G"})
+    assert "B is wrong" in _message(ex.q6, {"A", "B", "C", "E", "F", "I", "J", "K"})
+    assert "balance" in _message(ex.q6, {"A", "C", "E", "F", "I", "J", "K", "L"})
+    assert "missing" in _message(ex.q6, {"A", "C", "E", "F", "I"})  # the classic recipe without J and K
     assert "missing" in _message(ex.q6, {"A", "C"})
     assert "unknown" in _message(ex.q6, {"Z"})
     assert _status(ex.q6, None) == "not attempted"

@@ -29,8 +29,31 @@ def test_networks_have_the_right_shapes_and_ranges():
     assert images.min() >= -1 and images.max() <= 1 and images.min() < 0  # tanh
     assert g.count_params() < 1_500_000 and d.count_params() < 1_000_000  # CPU-sized
     types = [type(layer).__name__ for layer in d.layers]
-    assert types[:2] == ["Conv2D", "LeakyReLU"]  # no BN on the first layer
-    assert d.layers[-1].activation.__name__ == "linear"  # logits
+    assert "BatchNormalization" not in types  # spectral norm replaces BN in D
+    assert types.count("SpectralNormalization") == 5 and d.layers[-1].layer.activation.__name__ == "linear"  # logits
+    assert [type(la).__name__ for la in g.layers].count("UpSampling2D") == 4  # resize-convolutions, no ConvT
+
+
+def test_classic_variants_are_the_dcgan_recipe():
+    g = F.build_face_generator(upsampling="transposed")
+    d = F.build_face_discriminator(spectral_norm=False)
+    assert g.output_shape == (None, 64, 64, 3) and d.output_shape == (None, 1)
+    assert [type(la).__name__ for la in g.layers].count("Conv2DTranspose") == 4
+    types = [type(layer).__name__ for layer in d.layers]
+    assert types[:3] == ["Conv2D", "LeakyReLU", "Conv2D"] and types.count("BatchNormalization") == 3
+    with pytest.raises(ValueError, match="upsampling"):
+        F.build_face_generator(upsampling="pixelshuffle")
+
+
+def test_spectral_norm_bounds_the_discriminator():
+    # After a few power iterations, each wrapped layer's kernel has largest singular value about 1.
+    d = F.build_face_discriminator(filters=4)
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
+    for _ in range(30):
+        d(images, training=True)
+    dense = d.layers[-1]
+    kernel = np.asarray(dense.layer.kernel)
+    assert np.linalg.svd(kernel, compute_uv=False)[0] == pytest.approx(1.0, abs=0.05)
 
 
 def test_article_networks_do_not_fit_together():
@@ -62,23 +85,27 @@ def test_train_step_changes_both_networks_and_reports_finite_losses():
     assert any(not np.allclose(a, b) for a, b in zip(d0, d.get_weights()))
 
 
-def test_label_smoothing_is_one_sided():
-    logits = tf.constant([[0.0], [0.0]])
-    smoothed = float(F.d_loss_fn(logits, logits, real_label=0.9))
-    plain = float(F.d_loss_fn(logits, logits, real_label=1.0))
-    assert np.isclose(smoothed, plain)  # at logit 0 the BCE is log 2 for any target
-    big = tf.constant([[5.0]])
-    assert float(F.d_loss_fn(big, -big, 0.9)) > float(F.d_loss_fn(big, -big, 1.0))
-    assert np.isclose(float(F.g_loss_fn(tf.constant([[0.0]]))), np.log(2))
+def test_face_step_is_chapter_02s_step_with_smoothing_on(monkeypatch):
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return "step"
+
+    monkeypatch.setattr(F, "make_train_step", spy)
+    assert F.make_face_train_step("g", "d", "go", "do", latent_dim=8) == "step"
+    assert seen == {"latent_dim": 8, "real_label": 0.9, "seed": 0}
 
 
-def test_facegan_fit_runs_one_epoch():
+def test_gan_fit_trains_the_face_networks():
+    from utils.gan import GAN
+
     g, d = _tiny_nets()
-    gan = F.FaceGAN(g, d, latent_dim=8)
-    gan.compile(d_optimizer=_adam(), g_optimizer=_adam())
+    model = GAN(g, d, latent_dim=8, real_label=0.9)
+    model.compile(d_optimizer=_adam(), g_optimizer=_adam())
     x = np.random.default_rng(1).uniform(-1, 1, (8, 64, 64, 3)).astype("float32")
     before = [w.copy() for w in g.get_weights()]
-    history = gan.fit(x, batch_size=4, epochs=1, verbose=0)
+    history = model.fit(x, batch_size=4, epochs=1, verbose=0)
     assert set(history.history) >= {"d_loss", "g_loss"}
     assert any(not np.allclose(a, b) for a, b in zip(before, g.get_weights()))
 

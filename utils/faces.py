@@ -5,8 +5,8 @@
   generator loads with plain `keras.models.load_model`;
 - the article's broken face networks, rebuilt only as far as Keras lets us (`article_generator`);
   `stack_output_size` does the shape arithmetic by hand;
-- training: `make_face_train_step` (one explicit GradientTape step: D then G, non-saturating loss,
-  optional one-sided label smoothing) and `TrainingCheckpoint` (save every N steps, resume only when
+- training: `make_face_train_step` (chapter 02's GradientTape step from `utils.gan`, with one-sided
+  label smoothing on by default) and `TrainingCheckpoint` (save every N steps, resume only when
   the saved run has the same configuration, otherwise start fresh and say so);
 - data: `procedural_faces` (the offline cartoon faces of `utils.synthesis`, scaled to [-1, 1]),
   `prepare_face` / `load_face_folder` (any folder of PNG/JPEG faces -> centre crop, 64x64, [-1, 1])
@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .gan import make_train_step
+
 LATENT_DIM = 100
 IMAGE_SIZE = 64
 IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
@@ -37,39 +39,58 @@ CARTOONSET_SHA256 = None
 
 
 # ------------------------------------------------------------------------------------ networks
-def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, name: str = "face_generator"):
-    """DCGAN generator for 64x64 RGB: Dense -> 4x4xF, four stride-2 ConvT (F/2, F/4, F/8, 3), tanh.
+def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, upsampling: str = "resize",
+                         name: str = "face_generator"):
+    """DCGAN generator for 64x64 RGB: Dense -> 4x4xF, four x2 upsamplings (F/2, F/4, F/8, 3), tanh.
 
     4 -> 8 -> 16 -> 32 -> 64 pixels; BatchNorm + ReLU after every layer except the last, whose tanh
-    puts the pixels in [-1, 1] (the range the real images are scaled to).
+    puts the pixels in [-1, 1] (the range the real images are scaled to). `upsampling="resize"`
+    (default) doubles the size with nearest-neighbour UpSampling2D and then applies a 3x3 convolution
+    (a "resize-convolution"): every output pixel gets the same number of kernel taps, so there is no
+    checkerboard speckle. `"transposed"` uses the classic stride-2 4x4 Conv2DTranspose.
     """
+    if upsampling not in ("resize", "transposed"):
+        raise ValueError(f"upsampling must be 'resize' or 'transposed', got {upsampling!r}")
+
+    def upsample(f, **kwargs):
+        if upsampling == "transposed":
+            return [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", **kwargs)]
+        return [keras.layers.UpSampling2D(2), keras.layers.Conv2D(f, 3, padding="same", **kwargs)]
+
     layers = [keras.Input((latent_dim,)),
               keras.layers.Dense(4 * 4 * filters, use_bias=False),
               keras.layers.BatchNormalization(),
               keras.layers.ReLU(),
               keras.layers.Reshape((4, 4, filters))]
     for f in (filters // 2, filters // 4, filters // 8):
-        layers += [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False),
-                   keras.layers.BatchNormalization(),
-                   keras.layers.ReLU()]
-    layers.append(keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh"))
+        layers += upsample(f, use_bias=False) + [keras.layers.BatchNormalization(), keras.layers.ReLU()]
+    layers += upsample(3, activation="tanh")
     return keras.Sequential(layers, name=name)
 
 
-def build_face_discriminator(filters: int = 32, name: str = "face_discriminator"):
+def build_face_discriminator(filters: int = 32, spectral_norm: bool = True, name: str = "face_discriminator"):
     """DCGAN discriminator for 64x64 RGB: stride-2 Conv F, 2F, 4F, 8F with LeakyReLU(0.2), one logit.
 
-    64 -> 32 -> 16 -> 8 -> 4 pixels. BatchNorm on every conv but the first (normalising the raw
-    pixels of a batch would tell D the batch statistics of real vs fake instead of the images).
+    64 -> 32 -> 16 -> 8 -> 4 pixels. `spectral_norm=True` (default) wraps every weight layer in
+    `keras.layers.SpectralNormalization`, which divides its kernel by its largest singular value: D
+    cannot grow arbitrarily steep, so it cannot win outright and G keeps a useful gradient. Without it
+    (`spectral_norm=False`, the classic DCGAN) BatchNorm follows every conv but the first (normalising
+    the raw pixels of a batch would tell D the batch statistics of real vs fake instead of the images).
     """
+    def weighted(layer):
+        return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+
     layers = [keras.Input(IMAGE_SHAPE),
-              keras.layers.Conv2D(filters, 4, strides=2, padding="same"),
+              weighted(keras.layers.Conv2D(filters, 4, strides=2, padding="same")),
               keras.layers.LeakyReLU(negative_slope=0.2)]
     for f in (filters * 2, filters * 4, filters * 8):
-        layers += [keras.layers.Conv2D(f, 4, strides=2, padding="same", use_bias=False),
-                   keras.layers.BatchNormalization(),
-                   keras.layers.LeakyReLU(negative_slope=0.2)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(1)]  # a logit: no sigmoid
+        if spectral_norm:
+            layers.append(weighted(keras.layers.Conv2D(f, 4, strides=2, padding="same")))
+        else:
+            layers += [keras.layers.Conv2D(f, 4, strides=2, padding="same", use_bias=False),
+                       keras.layers.BatchNormalization()]
+        layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
+    layers += [keras.layers.Flatten(), weighted(keras.layers.Dense(1))]  # a logit: no sigmoid
     return keras.Sequential(layers, name=name)
 
 
@@ -147,101 +168,17 @@ ARTICLE_GENERATOR_STACK = [("up", 2), ("conv", 3, 1, "valid")] * 6  # after the 
 
 
 # ------------------------------------------------------------------------------------ training
-def _bce(labels, logits):
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
-
-
-def d_loss_fn(real_logits, fake_logits, real_label: float = 1.0):
-    """-[log D(x) + log(1 - D(G(z)))] from logits; real_label < 1 is one-sided label smoothing."""
-    return (_bce(tf.fill(tf.shape(real_logits), real_label), real_logits)
-            + _bce(tf.zeros_like(fake_logits), fake_logits))
-
-
-def g_loss_fn(fake_logits):
-    """Non-saturating generator loss: -log D(G(z)) = softplus(-logit), batch mean."""
-    return _bce(tf.ones_like(fake_logits), fake_logits)
-
-
 def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
                          real_label: float = 0.9, seed: int = 0):
-    """One GAN step as a `tf.function`: update D on a real and a fake batch, then G with fresh noise.
+    """Chapter 02's GAN step (`utils.gan.make_train_step`) with this project's default real label of 0.9.
 
+    D is updated on a real and a fake batch, then G with fresh noise (non-saturating loss, logits).
     Returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`, the last two being the mean
-    probabilities D gives to real and to fake images (before D's update).
+    probabilities D gives to real and to fake images (before D's update). For `fit()`, use
+    `utils.gan.GAN(generator, discriminator, latent_dim, real_label=0.9)`: the same step as `train_step`.
     """
-    seeds = keras.random.SeedGenerator(seed)
-
-    @tf.function
-    def step(real_images):
-        batch = tf.shape(real_images)[0]
-        z = keras.random.normal((batch, latent_dim), seed=seeds)
-        with tf.GradientTape() as tape:
-            fake = generator(z, training=True)
-            real_logits = discriminator(real_images, training=True)
-            fake_logits = discriminator(fake, training=True)
-            d_loss = d_loss_fn(real_logits, fake_logits, real_label)
-        d_vars = discriminator.trainable_variables
-        d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-
-        z = keras.random.normal((batch, latent_dim), seed=seeds)
-        with tf.GradientTape() as tape:
-            g_loss = g_loss_fn(discriminator(generator(z, training=True), training=True))
-        g_vars = generator.trainable_variables
-        g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        return {"d_loss": d_loss, "g_loss": g_loss,
-                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
-
-    return step
-
-
-class FaceGAN(keras.Model):
-    """The same step wrapped as a `keras.Model` with `train_step`, for those who prefer `fit()`.
-
-    gan = FaceGAN(build_face_generator(), build_face_discriminator())
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=...)
-    gan.fit(dataset, epochs=...)
-    """
-
-    def __init__(self, generator, discriminator, latent_dim: int = LATENT_DIM, real_label: float = 0.9,
-                 seed: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.generator, self.discriminator = generator, discriminator
-        self.latent_dim, self.real_label = latent_dim, real_label
-        self.seeds = keras.random.SeedGenerator(seed)
-        self.trackers = {k: keras.metrics.Mean(name=k) for k in ("d_loss", "g_loss", "d_real", "d_fake")}
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
-
-    def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        batch = tf.shape(real)[0]
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
-            d_loss = d_loss_fn(real_logits, fake_logits, self.real_label)
-        d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
-        with tf.GradientTape() as tape:
-            g_loss = g_loss_fn(self.discriminator(self.generator(z, training=True), training=True))
-        g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-                  "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
-        for k, v in values.items():
-            self.trackers[k].update_state(v)
-        return {k: t.result() for k, t in self.trackers.items()}
+    return make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim=latent_dim,
+                           real_label=real_label, seed=seed)
 
 
 # --------------------------------------------------------------------------------- checkpoints

@@ -62,12 +62,15 @@ def _check_output_size(fn) -> str:
 
 
 def _layers_of(model):
-    """All layers, flattening nested models."""
+    """All layers, flattening nested models and unwrapping wrappers such as SpectralNormalization."""
     import keras
 
     out = []
     for layer in model.layers:
-        out.extend(_layers_of(layer) if isinstance(layer, keras.Model) else [layer])
+        if isinstance(layer, keras.Model):
+            out.extend(_layers_of(layer))
+        else:
+            out.append(layer.layer if isinstance(layer, keras.layers.Wrapper) else layer)
     return out
 
 
@@ -379,14 +382,19 @@ STABILISER_OPTIONS = {
     "G": "a sigmoid at the discriminator's output together with BinaryCrossentropy(from_logits=True)",
     "H": "a learning rate of 1e-2 so that the 10-minute budget goes further",
     "I": "BatchNormalization after the generator's hidden layers",
+    "J": "spectral normalisation of the discriminator's weights, so D cannot become arbitrarily steep",
+    "K": "upsampling followed by a 3x3 convolution in the generator, instead of overlapping transposed convolutions",
+    "L": "more discriminator filters than generator filters, so D always stays ahead",
 }
-_RIGHT = {"A", "C", "E", "F", "I"}
+_RIGHT = {"A", "C", "E", "F", "I", "J", "K"}
 _WHY_WRONG = {
     "B": "B is wrong: BN on D's first layer normalises raw pixels per batch; DCGAN leaves it out",
     "D": "D is wrong: DCGAN replaces pooling by stride-2 convolutions",
     "G": "G is wrong: a sigmoid before a from_logits=True loss applies the sigmoid twice; D's outputs squeeze "
          "into (0.27, 0.73) and the loss is wrong",
     "H": "H is wrong: 1e-2 makes GAN training oscillate or collapse; 2e-4 is the DCGAN setting",
+    "L": "L is wrong: a D that is always ahead classifies perfectly and its gradient for G vanishes; "
+         "the two must stay in balance",
 }
 
 
