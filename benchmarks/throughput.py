@@ -40,13 +40,13 @@ def gan_step(kind: str):
         return None
     import keras
 
-    if kind == "gan":
-        g, d = gan.build_mlp_generator(), gan.build_mlp_discriminator()
+    if kind == "gan":  # chapter 02 trains with batch 64, chapter 03 with batch 32
+        g, d, batch = gan.build_mlp_generator(), gan.build_mlp_discriminator(), 64
     else:
-        g, d = gan.build_dcgan_generator(), gan.build_dcgan_discriminator()
+        g, d, batch = gan.build_dcgan_generator(), gan.build_dcgan_discriminator(), 32
     step = gan.make_train_step(g, d, keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
                                gan.LATENT_DIM)
-    return step, 64, "tanh", f"{g.count_params():,} + {d.count_params():,} params (G + D)"
+    return step, batch, "tanh", f"{g.count_params():,} + {d.count_params():,} params (G + D)"
 
 
 def vae_step():
