@@ -174,14 +174,22 @@ def test_discriminator_article_mistakes():
     assert "slope" in message(ex.q3, small_slope)
 
 
+class _DUpdateFirst(GANModel):
+    """A correct discriminator update, shared by the wrong train_steps below."""
+
+    def update_d(self, real_images):
+        z = tf.random.normal((tf.shape(real_images)[0], self.latent_dim))
+        with tf.GradientTape() as tape:
+            d_loss = gan.discriminator_loss(self.discriminator(real_images), self.discriminator(self.generator(z)))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        return z, d_loss
+
+
 def test_gan_model_mistakes():
-    class GeneratorMovesD(GANModel):
+    class GeneratorMovesD(_DUpdateFirst):
         def train_step(self, real_images):
-            z = tf.random.normal((tf.shape(real_images)[0], self.latent_dim))
-            with tf.GradientTape() as tape:
-                d_loss = gan.discriminator_loss(self.discriminator(real_images), self.discriminator(self.generator(z)))
-            grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+            z, d_loss = self.update_d(real_images)
             variables = self.generator.trainable_variables + self.discriminator.trainable_variables
             with tf.GradientTape() as tape:
                 g_loss = gan.generator_loss(self.discriminator(self.generator(z)))
@@ -190,13 +198,9 @@ def test_gan_model_mistakes():
 
     assert "also updated the discriminator" in message(ex.q4, GeneratorMovesD)
 
-    class OnlyD(GANModel):
+    class OnlyD(_DUpdateFirst):
         def train_step(self, real_images):
-            z = tf.random.normal((tf.shape(real_images)[0], self.latent_dim))
-            with tf.GradientTape() as tape:
-                d_loss = gan.discriminator_loss(self.discriminator(real_images), self.discriminator(self.generator(z)))
-            grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+            _, d_loss = self.update_d(real_images)
             return {"d_loss": d_loss, "g_loss": d_loss}
 
     assert "generator's weights did not move" in message(ex.q4, OnlyD)
