@@ -230,3 +230,19 @@ def test_classic_recipe_mistakes():
         generator.train_on_batch(z, np.random.uniform(0, 1, (len(z), 1)))
 
     assert "compile" in message(ex.q5, generator_alone)
+
+
+def test_shown_solution_completes_the_notebook_class():
+    """`ex.q4.solution()` pasted into the exercise notebook's DCGAN class must pass the checker."""
+    import json
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parent.parent / "notebooks" / "03_dcgan.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    (skeleton,) = [c for c in cells if "class DCGAN(keras.Model)" in c]
+    placeholder = skeleton[skeleton.index("    def train_step"):skeleton.index("\n\n\nex.q4.check")]
+    source = skeleton.replace(placeholder, "    " + ex.q4.solution().strip()).replace("ex.q4.check(DCGAN)", "")
+    namespace = {"keras": keras, "tf": tf, "gan": gan}
+    exec(source, namespace)  # noqa: S102 - our own notebook and solution text
+    outcome = ex.q4.evaluate(namespace["DCGAN"])
+    assert outcome.status == "correct", outcome.message

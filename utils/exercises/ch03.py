@@ -186,17 +186,19 @@ q4 = Exercise(
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits)
+            d_loss = gan.discriminator_loss(real_logits, fake_logits, real_label=self.real_label)
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
         with tf.GradientTape() as tape:
-            g_loss = generator_loss(self.discriminator(self.generator(z, training=True), training=True))
+            g_loss = gan.generator_loss(self.discriminator(self.generator(z, training=True), training=True))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+        values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+                  "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
 """,
 )
 
