@@ -235,13 +235,14 @@ def test_classic_recipe_mistakes():
 def test_shown_solution_completes_the_notebook_class():
     """`ex.q4.solution()` pasted into the exercise notebook's DCGAN class must pass the checker."""
     import json
+    import textwrap
     from pathlib import Path
 
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / "03_dcgan.ipynb"
     cells = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
     (skeleton,) = [c for c in cells if "class DCGAN(keras.Model)" in c]
     placeholder = skeleton[skeleton.index("    def train_step"):skeleton.index("\n\n\nex.q4.check")]
-    source = skeleton.replace(placeholder, "    " + ex.q4.solution().strip()).replace("ex.q4.check(DCGAN)", "")
+    source = skeleton.replace(placeholder, textwrap.indent(ex.q4.solution(), "    ")).replace("ex.q4.check(DCGAN)", "")
     namespace = {"keras": keras, "tf": tf, "gan": gan}
     exec(source, namespace)  # noqa: S102 - our own notebook and solution text
     outcome = ex.q4.evaluate(namespace["DCGAN"])

@@ -12,6 +12,7 @@ function that raises NotImplementedError) are reported as "not attempted yet", n
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +92,7 @@ class Exercise:
         self.title = title
         self.checker = checker
         self._hint = hint.strip()
-        self._solution = solution.strip()
+        self._solution = textwrap.dedent(solution).strip("\n")  # a method keeps its relative indentation
 
     def evaluate(self, *answer) -> Outcome:
         """Run the checker and return an Outcome without printing (tests use this)."""

@@ -230,11 +230,11 @@ def _check_classic_round(fn):
                             "discriminator.trainable = True before discriminator.train_on_batch")
         if max_change(g0, g) == 0.0:
             raise Incorrect("the generator did not move: train it through the stacked model, "
-                            "gan.train_on_batch(z, ones); the generator alone is not compiled")
+                            "gan_model.train_on_batch(z, ones); the generator alone is not compiled")
         if gan_opt.touched & {v.path for v in d.trainable_variables} or gan_opt.touched & {
                 v.path for v in d.weights}:
             raise Incorrect("the stacked model's update also trained the discriminator: set "
-                            "discriminator.trainable = False before gan.train_on_batch")
+                            "discriminator.trainable = False before gan_model.train_on_batch")
         if round_ == 0 and not gan_opt.touched:
             raise Incorrect("the stacked model was never trained")
     return "Repaired: it works, but only because each train function was first built in the right state. " \
@@ -245,15 +245,16 @@ q5 = Exercise(
     "Debug the article: make the frozen-discriminator recipe train both networks in Keras 3",
     _check_classic_round,
     hint="Keras 3 reads `trainable` when a model's train function is first built. Toggle it: True before "
-         "discriminator.train_on_batch, False before gan.train_on_batch; train G through `gan` with target 1.",
+         "discriminator.train_on_batch, False before gan_model.train_on_batch; train G through `gan_model` "
+         "with target 1.",
     solution="""
-def classic_round(generator, discriminator, gan, real_images, z):
+def classic_round(generator, discriminator, gan_model, real_images, z):
     n = len(real_images)
-    fake_images = generator(z, training=False)
+    fake_images = np.asarray(generator(z, training=False))
     discriminator.trainable = True
     discriminator.train_on_batch(np.concatenate([real_images, fake_images]),
                                  np.concatenate([np.ones((n, 1)), np.zeros((len(z), 1))]))
     discriminator.trainable = False
-    gan.train_on_batch(z, np.ones((len(z), 1)))
+    gan_model.train_on_batch(z, np.ones((len(z), 1)))
 """,
 )

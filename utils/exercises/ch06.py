@@ -419,7 +419,8 @@ def _check_stabilisers(answer) -> str:
     if missing:
         raise Incorrect(f"{len(missing)} helpful choice(s) missing; look again at " + ", ".join(missing[:1])
                         + (" and others" if len(missing) > 1 else ""))
-    return "A, C, E, F and I: the DCGAN recipe plus one-sided label smoothing."
+    return ("A, C, E, F, I, J and K: the DCGAN recipe, one-sided label smoothing, spectral normalisation and "
+            "upsampling + convolution.")
 
 
 # ---------------------------------------------------------------- the exercises
@@ -534,7 +535,12 @@ q6 = Exercise(
     _check_stabilisers,
     hint="Think of the DCGAN paper's guidelines (optimizer, activations, normalisation, downsampling), the range of "
          "the data, and how a logit loss expects its input.",
-    solution="{'A', 'C', 'E', 'F', 'I'}: Adam(2e-4, beta_1=0.5); tanh + data in [-1, 1]; LeakyReLU(0.2) in D; "
-             "one-sided label smoothing; BN in G's hidden layers. Not B (BN on raw pixels in D), D (pooling), "
-             "G (sigmoid twice), H (learning rate far too high).",
+    solution="""
+def stabilisers():
+    # A: Adam(2e-4, beta_1=0.5); C: tanh + data in [-1, 1]; E: LeakyReLU(0.2) in D; F: one-sided label smoothing;
+    # I: BN in G's hidden layers; J: spectral normalisation in D; K: upsample + 3x3 conv (no checkerboard).
+    # Not B (BN on raw pixels in D), D (pooling), G (sigmoid twice), H (learning rate far too high),
+    # L (a D that is always ahead gives G no gradient).
+    return {"A", "C", "E", "F", "I", "J", "K"}
+""",
 )

@@ -202,13 +202,14 @@ q3 = Exercise(
          "with the roles of real and fake swapped.",
     solution="""
 def precision_recall(real, fake, k=3):
-    def dist(a, b):
-        return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+    def dist(a, b):  # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: no (N, M, D) array in memory
+        return np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0))
 
     def coverage(points, reference):
         radii = np.sort(dist(reference, reference), axis=1)[:, k]   # column 0 is the point itself
         return float(np.mean((dist(points, reference) <= radii[None, :]).any(axis=1)))
 
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     return coverage(fake, real), coverage(real, fake)
 """,
 )

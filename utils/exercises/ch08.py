@@ -194,9 +194,9 @@ q4 = Exercise(
     hint="d^2 = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)); use scipy.linalg.sqrtm for the matrix square "
          "root and keep its real part (round-off can add tiny imaginary parts).",
     solution="from scipy import linalg\n\n"
-             "def frechet_distance(mu1, s1, mu2, s2):\n"
-             "    covmean = np.real(linalg.sqrtm(s1 @ s2))\n"
-             "    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2.0 * covmean))",
+             "def frechet_distance(mu1, sigma1, mu2, sigma2):\n"
+             "    covmean = np.real(linalg.sqrtm(sigma1 @ sigma2))\n"
+             "    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1 + sigma2 - 2.0 * covmean))",
 )
 
 
