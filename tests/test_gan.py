@@ -148,3 +148,39 @@ def test_train_digit_classifier_learns_a_separable_toy_task():
     predicted = model.predict(images, verbose=0).argmax(1)
     assert (predicted == labels).mean() > 0.9
     assert digit_quality(model, images)["classes"] >= 9
+
+
+def test_r1_penalty_of_a_linear_discriminator_is_its_squared_weight_norm():
+    d = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    w = np.asarray(d.layers[-1].kernel)
+    x = np.random.default_rng(0).normal(size=(5, 28, 28, 1)).astype("float32")
+    # D(x) = w.x + b, so grad_x D(x) = w for every image
+    assert float(gan.r1_penalty(d, x)) == pytest.approx(float((w ** 2).sum()), rel=1e-5)
+
+
+def test_r1_penalty_is_zero_where_d_is_flat():
+    d = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                          keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer="ones")])
+    assert float(gan.r1_penalty(d, np.ones((3, 28, 28, 1), "float32"))) == 0.0
+
+
+def test_train_step_r1_gamma_adds_half_gamma_times_the_penalty_gradient():
+    """Same seed, same batch: the D update with r1_gamma differs by exactly lr * gamma / 2 * grad R1."""
+    real = tf.constant(np.random.default_rng(1).uniform(-1, 1, (8, 28, 28, 1)).astype("float32"))
+    lr, gamma, updates = 0.1, 4.0, {}
+    for r1_gamma in (0.0, gamma):
+        g, d = _tiny_pair()
+        d0 = [np.asarray(w).copy() for w in d.trainable_weights]
+        if r1_gamma:
+            with tf.GradientTape() as tape:
+                penalty = gan.r1_penalty(d, real)
+            grads = tape.gradient(penalty, d.trainable_weights)  # None for biases: R1 does not depend on them
+            r1_grads = [np.zeros(w.shape) if x is None else np.asarray(x) for x, w in zip(grads, d.trainable_weights)]
+        step = gan.make_train_step(g, d, keras.optimizers.SGD(0.0), keras.optimizers.SGD(lr), latent_dim=8,
+                                   r1_gamma=r1_gamma)
+        logs = step(real)
+        updates[r1_gamma] = [np.asarray(w) - w0 for w, w0 in zip(d.trainable_weights, d0)]
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert max(np.abs(x).max() for x in r1_grads) > 0
+    for with_r1, without, grad in zip(updates[gamma], updates[0.0], r1_grads):
+        np.testing.assert_allclose(with_r1 - without, -lr * gamma / 2 * grad, rtol=1e-3, atol=1e-6)

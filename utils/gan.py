@@ -2,7 +2,8 @@
 
 Everything here works with logits (no sigmoid at the end of a discriminator) and Keras 3:
 
-- losses: `discriminator_loss`, `generator_loss` (non-saturating), `saturating_generator_loss`;
+- losses: `discriminator_loss`, `generator_loss` (non-saturating), `saturating_generator_loss`,
+  `r1_penalty` (a gradient penalty on real images for D);
 - reference networks: `build_mlp_generator/discriminator` (chapter 02),
   `build_dcgan_generator/discriminator` (chapter 03);
 - training: `make_train_step` (an explicit `tf.GradientTape` step under `tf.function`),
@@ -49,6 +50,21 @@ def generator_loss(fake_logits):
     """Non-saturating generator loss -log D(G(z)) = softplus(-logit), batch mean."""
     fake_logits = tf.convert_to_tensor(fake_logits, tf.float32)
     return tf.reduce_mean(_bce_logits(tf.ones_like(fake_logits), fake_logits))
+
+
+def r1_penalty(discriminator, real_images):
+    """The R1 regulariser E ||grad_x D(x)||^2 over real images, with D(x) the logit (Mescheder et al., 2018).
+
+    Add `r1_gamma / 2 * r1_penalty(discriminator, real_images)` to D's loss *inside* D's GradientTape: that
+    tape then differentiates through this inner gradient (a second backward pass through D).
+    """
+    real_images = tf.convert_to_tensor(real_images, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(real_images)
+        logit_sum = tf.reduce_sum(discriminator(real_images, training=True))
+    grads = tape.gradient(logit_sum, real_images)
+    per_image = tf.reduce_sum(tf.reshape(tf.square(grads), (tf.shape(grads)[0], -1)), axis=1)
+    return tf.reduce_mean(per_image)
 
 
 def saturating_generator_loss(fake_logits):
@@ -140,11 +156,13 @@ def max_change(before: list[np.ndarray], model) -> float:
 
 # --------------------------------------------------------------------------------------- training
 def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
-                    real_label: float = 1.0, seed: int = 0):
+                    real_label: float = 1.0, seed: int = 0, r1_gamma: float = 0.0):
     """One full GAN step as a `tf.function`: update D on real and fake, then G with fresh noise.
 
-    Returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)` where d_real and d_fake are
-    the batch means of D(x) and D(G(z)) (probabilities, for monitoring).
+    `r1_gamma` > 0 adds the R1 penalty `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03 uses 1).
+    Returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)` where d_loss is the logistic loss
+    alone (without the penalty, so it reads as in chapter 02) and d_real and d_fake are the batch means of
+    D(x) and D(G(z)) (probabilities, for monitoring).
     """
     seeds = keras.random.SeedGenerator(seed)
 
@@ -157,7 +175,8 @@ def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_d
             real_logits = discriminator(real_images, training=True)
             fake_logits = discriminator(fake, training=True)
             d_loss = discriminator_loss(real_logits, fake_logits, real_label)
-        grads = tape.gradient(d_loss, discriminator.trainable_variables)
+            d_total = d_loss + 0.5 * r1_gamma * r1_penalty(discriminator, real_images) if r1_gamma else d_loss
+        grads = tape.gradient(d_total, discriminator.trainable_variables)
         d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
 
         z = keras.random.normal((batch, latent_dim), seed=seeds)
