@@ -15,7 +15,7 @@ Inception-style score (real held-out digits: about 9.6 of 10), and k-NN precisio
   course   : chapter 03's recipe, `utils.gan.build_dcgan_generator/discriminator` defaults:
              G Dense 7x7x64 -> ConvT 32 (4x4, s2) -> ConvT 1 (4x4, s2, tanh), BN + ReLU;
              D Conv 32 (4x4, s2) -> Conv 64 (4x4, s2) -> Dense, LeakyReLU(0.2), no dropout;
-             Adam 2e-4 beta_1 0.5; batch 32; real label 1.0
+             Adam 2e-4 beta_1 0.5; batch 32; real label 1.0; R1 penalty on D, gamma 1
 
 Run on 2 CPU cores, serialised with the other jobs (about 2 x 10 minutes plus scoring):
   flock /tmp/course_cpu.lock env COURSE_DATA_DIR=/work/shared/data/mnist \
@@ -63,9 +63,9 @@ def tutorial_discriminator():
 
 CONFIGS = {
     "tutorial": dict(build=lambda: (tutorial_generator(), tutorial_discriminator()), lr=1e-4, beta_1=0.9,
-                     batch=256, real_label=1.0),
+                     batch=256, real_label=1.0, r1_gamma=0.0),
     "course": dict(build=lambda: (gan.build_dcgan_generator(), gan.build_dcgan_discriminator()), lr=2e-4,
-                   beta_1=0.5, batch=32, real_label=1.0),
+                   beta_1=0.5, batch=32, real_label=1.0, r1_gamma=1.0),
 }
 
 
@@ -76,7 +76,7 @@ def train_and_score(name, x_train, budgets, score, seed):
     g, d = cfg["build"]()
     step = gan.make_train_step(g, d, keras.optimizers.Adam(cfg["lr"], beta_1=cfg["beta_1"]),
                                keras.optimizers.Adam(cfg["lr"], beta_1=cfg["beta_1"]), real_label=cfg["real_label"],
-                               seed=seed)
+                               seed=seed, r1_gamma=cfg["r1_gamma"])
     dataset = utils.make_dataset(x_train, batch_size=cfg["batch"], shuffle=True, seed=seed)
     step(next(iter(dataset)))  # trace before the clock starts (same for both)
     pending, rows, steps, trained = sorted(budgets), [], 0, 0.0

@@ -40,12 +40,12 @@ def gan_step(kind: str):
         return None
     import keras
 
-    if kind == "gan":  # chapter 02 trains with batch 64, chapter 03 with batch 32
-        g, d, batch = gan.build_mlp_generator(), gan.build_mlp_discriminator(), 64
+    if kind == "gan":  # chapter 02 trains with batch 64; chapter 03 with batch 32 and the R1 penalty (gamma 1)
+        g, d, batch, r1_gamma = gan.build_mlp_generator(), gan.build_mlp_discriminator(), 64, 0.0
     else:
-        g, d, batch = gan.build_dcgan_generator(), gan.build_dcgan_discriminator(), 32
+        g, d, batch, r1_gamma = gan.build_dcgan_generator(), gan.build_dcgan_discriminator(), 32, 1.0
     step = gan.make_train_step(g, d, keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
-                               gan.LATENT_DIM)
+                               gan.LATENT_DIM, r1_gamma=r1_gamma)
     return step, batch, "tanh", f"{g.count_params():,} + {d.count_params():,} params (G + D)"
 
 

@@ -32,6 +32,9 @@ def test_course_config_is_chapter_03s_recipe(bench):
     assert _layer_types(g) == _layer_types(g03) and g.count_params() == g03.count_params()
     assert _layer_types(d) == _layer_types(d03) and d.count_params() == d03.count_params()
     assert bench.CONFIGS["course"]["batch"] == 32 and bench.CONFIGS["course"]["real_label"] == 1.0
+    notebook = (REPO_ROOT / "solutions" / "03_dcgan.ipynb").read_text()
+    assert f'R1_GAMMA = {bench.CONFIGS["course"]["r1_gamma"]}' in notebook
+    assert "r1_gamma=R1_GAMMA" in notebook
 
 
 def test_train_and_score_scores_each_budget_once_in_order(bench):
@@ -46,3 +49,55 @@ def test_train_and_score_scores_each_budget_once_in_order(bench):
     assert [r["budget"] for r in rows] == [0.05, 0.2] and len(seen) == 2
     assert 0 < rows[0]["steps"] <= rows[1]["steps"] and rows[1]["seconds"] >= 0.2
     assert rows[1]["images_seen"] == rows[1]["steps"] * 32
+
+
+@pytest.fixture(scope="module")
+def variants():
+    path = REPO_ROOT / "benchmarks" / "dcgan_variants.py"
+    spec = importlib.util.spec_from_file_location("dcgan_variants", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ablation_baseline_is_chapter_03s_recipe(bench, variants):
+    g, d = variants.build_networks("plain")
+    g_bench, d_bench = bench.CONFIGS["course"]["build"]()
+    assert _layer_types(g) == _layer_types(g_bench) and g.count_params() == g_bench.count_params()
+    assert _layer_types(d) == _layer_types(d_bench) and d.count_params() == d_bench.count_params()
+    assert "BatchNormalization" in _layer_types(variants.build_networks("d_batchnorm")[1])
+    assert variants.build_networks("wide")[0].count_params() > 2 * g.count_params()
+
+
+@pytest.mark.parametrize("variant", ["plain", "r1", "lsgan", "ema", "lr_decay"])
+def test_every_variant_trains_and_is_scored_at_each_checkpoint(variants, variant):
+    scored = []
+
+    def fake_score(generator):
+        scored.append(generator)
+        return {"fid": 1.0, "score": 2.0, "precision": 0.5, "recall": 0.5}
+
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype("float32")
+    rows = variants.run_variant(variant, x, [4, 2], fake_score, seed=0, batch_size=16)
+    assert [r["steps"] for r in rows] == [2, 4] and len(scored) == 2
+    assert all(r["variant"] == variant and r["ms_per_step"] > 0 for r in rows)
+
+
+def test_unknown_variant_is_refused(variants):
+    with pytest.raises(ValueError, match="unknown variant"):
+        variants.run_variant("dropout", np.zeros((32, 28, 28, 1), "float32"), [1], lambda g: {})
+
+
+def test_ema_averages_weights_and_copies_batchnorm_statistics(variants):
+    from utils import gan
+
+    current, averaged = gan.build_dcgan_generator(8, filters=8), gan.build_dcgan_generator(8, filters=8)
+    for w in current.weights:
+        if "moving" in w.path:  # make copying and averaging give different statistics
+            w.assign(np.full(w.shape, 3.0, "float32"))
+    before = [np.asarray(w).copy() for w in averaged.weights]
+    variants.update_ema(averaged, current, decay=0.75)
+    for old, new, now in zip(before, averaged.weights, current.weights):
+        expected = np.asarray(now) if "moving" in now.path else 0.75 * old + 0.25 * np.asarray(now)
+        np.testing.assert_allclose(np.asarray(new), expected, rtol=1e-6, atol=1e-7)
+    assert any("moving" in w.path for w in current.weights)

@@ -1,7 +1,8 @@
 """Checkers for chapter 03 (DCGAN): `from utils.exercises import ch03 as ex`, then `ex.q1.check(convt_output_size)`.
 
 q1 transposed-convolution output size, q2 DCGAN generator, q3 debug the article: the DCGAN discriminator,
-q4 a GAN `train_step` for `fit()`, q5 debug the article: the frozen-discriminator recipe under Keras 3.
+q4 a GAN `train_step` for `fit()` with the R1 penalty,
+q5 debug the article: the frozen-discriminator recipe under Keras 3.
 """
 
 from __future__ import annotations
@@ -170,15 +171,49 @@ def _check_gan_model(gan_class):
                                  lambda: call_answer(model.fit, data, epochs=1, verbose=0, shuffle=False))
     logs = {k: v[-1] for k, v in history.history.items()}
     check_logs(logs)
-    return "fit() trained both networks, each through its own optimiser."
+    _check_r1(gan_class)
+    return "fit() trained both networks, each through its own optimiser, with the R1 penalty in D's loss."
+
+
+def _r1_gradient(d, real):
+    """d/dw of R1 = E||grad_x D(x)||^2 at D's current weights (zeros for weights R1 does not depend on)."""
+    from .. import gan
+
+    with tf.GradientTape() as tape:
+        penalty = gan.r1_penalty(d, real)
+    grads = tape.gradient(penalty, d.trainable_weights)
+    return np.concatenate([np.zeros(int(np.prod(w.shape))) if g is None else np.ravel(g)
+                           for g, w in zip(grads, d.trainable_weights)])
+
+
+def _check_r1(gan_class):
+    """One plain-SGD step with a large r1_gamma: D's update must be about -lr * r1_gamma / 2 * grad R1."""
+    lr, gamma = 1e-3, 400.0
+    keras.utils.set_random_seed(1)
+    g, d = tiny_generator(8), tiny_discriminator()
+    real = real_batch(16, seed=1)
+    model = call_answer(gan_class, g, d, 8, r1_gamma=gamma)
+    call_answer(model.compile, d_optimizer=keras.optimizers.SGD(lr), g_optimizer=keras.optimizers.SGD(0.0))
+    expected = -lr * gamma / 2 * _r1_gradient(d, tf.constant(real))
+    before = np.concatenate([np.ravel(w) for w in d.trainable_weights])
+    call_answer(model.fit, tf.data.Dataset.from_tensor_slices(real).batch(16), epochs=1, verbose=0, shuffle=False)
+    update = np.concatenate([np.ravel(w) for w in d.trainable_weights]) - before
+    ratio = float(update @ expected / (expected @ expected))
+    if abs(ratio) < 0.2:
+        raise Incorrect("with r1_gamma > 0, D's loss (inside its tape) must also include "
+                        "self.r1_gamma / 2 * gan.r1_penalty(self.discriminator, real_images)")
+    if not 0.8 < ratio < 1.25:
+        raise Incorrect(f"the R1 term in D's update is {ratio:.2f} times the expected size: add "
+                        "self.r1_gamma / 2 * gan.r1_penalty(...) (note the 1/2) to D's loss once")
 
 
 q4 = Exercise(
     "A GAN keras.Model with train_step, trained by fit()",
     _check_gan_model,
     hint="In train_step: take the real batch, update D with a tape over discriminator.trainable_variables "
-         "(real target 1, fake 0), then G with fresh noise and target 1 over generator.trainable_variables; "
-         "update the trackers and return {name: tracker.result()}.",
+         "(real target 1, fake 0; inside the tape add self.r1_gamma / 2 * gan.r1_penalty(self.discriminator, "
+         "real_images) to the loss you differentiate), then G with fresh noise and target 1 over "
+         "generator.trainable_variables; update the trackers and return {name: tracker.result()}.",
     solution="""
     def train_step(self, real_images):
         batch = tf.shape(real_images)[0]
@@ -187,7 +222,8 @@ q4 = Exercise(
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
             d_loss = gan.discriminator_loss(real_logits, fake_logits, real_label=self.real_label)
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            d_total = d_loss + self.r1_gamma / 2 * gan.r1_penalty(self.discriminator, real_images)
+        grads = tape.gradient(d_total, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
         with tf.GradientTape() as tape:
