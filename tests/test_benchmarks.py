@@ -10,13 +10,17 @@ from nbcommon import REPO_ROOT
 from utils.exercises import ch03
 
 
-@pytest.fixture(scope="module")
-def bench():
-    path = REPO_ROOT / "benchmarks" / "dcgan_vs_tutorial.py"
-    spec = importlib.util.spec_from_file_location("dcgan_vs_tutorial", path)
+def _load_benchmark(name):
+    """Import benchmarks/<name>.py as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _load_benchmark("dcgan_vs_tutorial")
 
 
 def _layer_types(model):
@@ -53,11 +57,7 @@ def test_train_and_score_scores_each_budget_once_in_order(bench):
 
 @pytest.fixture(scope="module")
 def variants():
-    path = REPO_ROOT / "benchmarks" / "dcgan_variants.py"
-    spec = importlib.util.spec_from_file_location("dcgan_variants", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load_benchmark("dcgan_variants")
 
 
 def test_ablation_baseline_is_chapter_03s_recipe(bench, variants):
