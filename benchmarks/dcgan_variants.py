@@ -70,44 +70,36 @@ def build_networks(variant):
 
 
 def make_step(variant, generator, discriminator, g_optimizer, d_optimizer, seed, latent_dim=100):
-    """One D update then one G update, as chapter 03's train_step, with the variant's losses."""
+    """One D update then one G update: chapter 03's step (`utils.gan.make_train_step`), or its LSGAN twin."""
     import keras
     import tensorflow as tf
 
     from utils import gan
 
-    if variant == "lsgan":
-        def d_loss_fn(real_logits, fake_logits):
-            return 0.5 * tf.reduce_mean(tf.square(real_logits - 1.0)) + 0.5 * tf.reduce_mean(tf.square(fake_logits))
-
-        def g_loss_fn(fake_logits):
-            return 0.5 * tf.reduce_mean(tf.square(fake_logits - 1.0))
-    else:
-        d_loss_fn, g_loss_fn = gan.discriminator_loss, gan.generator_loss
-    r1_gamma = 1.0 if variant == "r1" else 0.0
+    if variant != "lsgan":
+        return gan.make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim, seed=seed,
+                                   r1_gamma=1.0 if variant == "r1" else 0.0)
     seeds = keras.random.SeedGenerator(seed)
 
     @tf.function
-    def step(real_images):
-        real_images = tf.cast(real_images, tf.float32)
+    def lsgan_step(real_images):  # the same step with least-squares losses on the logits
         batch = tf.shape(real_images)[0]
         z = keras.random.normal((batch, latent_dim), seed=seeds)
         with tf.GradientTape() as tape:
             real_logits = discriminator(real_images, training=True)
             fake_logits = discriminator(generator(z, training=True), training=True)
-            d_loss = d_loss_fn(real_logits, fake_logits)
-            if r1_gamma:
-                d_loss += 0.5 * r1_gamma * gan.r1_penalty(discriminator, real_images)
+            d_loss = 0.5 * tf.reduce_mean(tf.square(real_logits - 1.0)) + 0.5 * tf.reduce_mean(tf.square(fake_logits))
         grads = tape.gradient(d_loss, discriminator.trainable_variables)
         d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
         z = keras.random.normal((batch, latent_dim), seed=seeds)
         with tf.GradientTape() as tape:
-            g_loss = g_loss_fn(discriminator(generator(z, training=True), training=True))
+            fake_logits = discriminator(generator(z, training=True), training=True)
+            g_loss = 0.5 * tf.reduce_mean(tf.square(fake_logits - 1.0))
         grads = tape.gradient(g_loss, generator.trainable_variables)
         g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
-        return d_loss, g_loss
+        return {"d_loss": d_loss, "g_loss": g_loss}
 
-    return step
+    return lsgan_step
 
 
 def update_ema(ema_generator, generator, decay=0.999):
