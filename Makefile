@@ -27,7 +27,7 @@ lab: install  ## set up, then open JupyterLab on the course (loopback, a free po
 test: install  ## set up, then run everything: unit tests, exercise sync, stale outputs, nbval (fast mode)
 	$(PY) tools/make_exercises.py --check
 	$(PY) -m pytest tests
-	COURSE_FAST=1 $(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+	COURSE_FAST=1 COURSE_REQUIRE_CORRECT=1 $(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 
 unit: install  ## only the pytest unit tests (no notebooks)
 	$(PY) -m pytest tests
