@@ -9,11 +9,36 @@ from utils import config
 
 
 def test_fast_mode_reads_course_fast(monkeypatch):
-    for value, expected in [("1", True), ("true", True), ("YES", True), ("0", False), ("", False)]:
+    cases = [("1", True), ("true", True), ("YES", True), (" on ", True),
+             ("0", False), ("", False), ("off", False), ("No", False)]
+    for value, expected in cases:
         monkeypatch.setenv("COURSE_FAST", value)
         assert config.fast_mode() is expected
     monkeypatch.delenv("COURSE_FAST")
     assert config.fast_mode() is False
+
+
+@pytest.mark.parametrize("bad", ["2", "fast", "y", "ture", "-1"])
+def test_course_fast_rejects_undocumented_values_and_lists_the_documented_ones(monkeypatch, bad):
+    monkeypatch.setenv("COURSE_FAST", bad)
+    with pytest.raises(ValueError) as info:
+        config.fast_mode()
+    message = str(info.value)
+    assert f"COURSE_FAST={bad!r}" in message
+    for value in config.FAST_VALUES + ("0", "false", "unset"):
+        assert value in message
+
+
+def test_a_bad_course_fast_stops_import_utils_instead_of_running_full_mode():
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "COURSE_FAST": "fast"}
+    code = "import utils.config"  # the mode is read when utils is imported
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            cwd=config.__file__.rsplit("/utils/", 1)[0], timeout=300)
+    assert result.returncode != 0
+    assert "COURSE_FAST='fast' is not a value the course knows" in result.stderr
 
 
 def test_mode_is_read_once_at_import(monkeypatch, restore_mode):

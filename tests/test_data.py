@@ -152,6 +152,17 @@ def test_scaling_ranges_and_errors():
     np.testing.assert_allclose(utils.to_unit_range(unit), unit)
 
 
+def test_to_unit_range_takes_the_range_from_the_dtype_or_the_argument():
+    np.testing.assert_allclose(utils.to_unit_range(np.array([0, 51, 255], np.uint8)), [0, 0.2, 1])
+    np.testing.assert_allclose(utils.to_unit_range(np.array([0.0, 0.5]), "tanh"), [0.5, 0.75])
+    np.testing.assert_allclose(utils.to_unit_range(np.array([0.0, 0.5])), [0.0, 0.5])
+    np.testing.assert_allclose(utils.to_unit_range(np.array([-1.01, 1.01])), [0.0, 1.0])  # slack
+    np.testing.assert_allclose(utils.to_unit_range(np.array([10.0, 30.0]), (10, 30)), [0.0, 1.0])
+    with pytest.raises(ValueError, match="range from -2 to 2"):
+        utils.to_unit_range(np.array([-2.0, 2.0]))
+    np.testing.assert_allclose(utils.to_unit_range(np.array([np.nan, 1.0])), [0.0, 1.0])
+
+
 def test_binarisation_static_and_dynamic():
     x = np.array([0.0, 0.49, 0.51, 1.0], dtype=np.float32)
     np.testing.assert_array_equal(utils.binarize(x), [0, 0, 1, 1])

@@ -76,3 +76,48 @@ def test_live_display_notebook_mode_updates_one_figure(monkeypatch):
     live.update(1, {"loss": 1.0}, images=np.zeros((4, 8, 8)))
     live.update(2, {"loss": 0.5})
     assert [kind for kind, _ in shown] == ["display", "update"]
+
+
+def test_uint8_digits_from_the_loader_are_shown_as_0_to_255():
+    digits = np.array([[[0, 128, 255]]], dtype=np.uint8)  # what utils.load_mnist returns
+    grid = utils.image_grid(digits, pad=0)
+    np.testing.assert_allclose(grid[0, :, 0], [0.0, 128 / 255, 1.0], rtol=1e-6)
+    ax = utils.show_images(digits, title="raw digits")
+    np.testing.assert_allclose(ax.get_images()[0].get_array()[0], [0.0, 128 / 255, 1.0], rtol=1e-6)
+    plt.close("all")
+
+
+@pytest.mark.parametrize("low, high", [(-0.65, 1.63), (0.0, 255.0), (-3.0, 0.5)])
+def test_floats_outside_both_ranges_raise_and_name_the_range_seen(low, high):
+    images = np.linspace(low, high, 2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4)
+    with pytest.raises(ValueError, match=f"range from {low:.4g} to {high:.4g}"):
+        utils.show_images(images, title="out of range")
+    plt.close("all")
+
+
+def test_a_tanh_batch_that_is_all_positive_is_not_read_as_unit():
+    tanh_batch = np.full((1, 2, 2), 0.0, dtype=np.float32)  # tanh output 0 = mid-grey
+    assert utils.image_grid(tanh_batch, value_range="tanh").max() == 0.5
+    assert utils.image_grid(tanh_batch).max() == 0.0  # without the argument it is ambiguous: [0, 1]
+    explicit = utils.image_grid(np.array([[[0.0, 2.0]]]), value_range=(0.0, 1.0), pad=0)
+    np.testing.assert_allclose(explicit[0, :, 0], [0.0, 1.0])  # an explicit range clips
+    with pytest.raises(ValueError, match="value_range must be"):
+        utils.image_grid(tanh_batch, value_range="sigmoid")
+
+
+def test_nan_images_warn_and_are_drawn_not_blank():
+    images = np.zeros((3, 4, 4), dtype=np.float32)
+    images[1, 0, 0] = np.nan
+    images[2] = np.inf
+    expected = "2 of 3 images contain NaN or inf .17 pixels.*diverged"
+    with pytest.warns(RuntimeWarning, match=expected):
+        ax = utils.show_images(images, title="diverged")
+    shown = np.ma.getdata(ax.get_images()[0].get_array())
+    assert np.isfinite(shown).all()
+    plt.close("all")
+
+
+def test_plot_history_takes_one_key_as_a_string():
+    ax = utils.plot_history({"loss": [3, 2, 1], "val_loss": [3, 3, 2]}, keys="loss")
+    assert [line.get_label() for line in ax.get_lines()] == ["loss"]
+    plt.close("all")

@@ -12,7 +12,9 @@ import random
 
 import numpy as np
 
-_TRUE = {"1", "true", "yes", "on"}
+# The documented values of COURSE_FAST (README, "Modes"); case and surrounding spaces are ignored.
+FAST_VALUES = ("1", "true", "yes", "on")
+FULL_VALUES = ("", "0", "false", "no", "off")
 
 
 def import_tensorflow_quietly() -> bool:
@@ -46,8 +48,23 @@ def import_tensorflow_quietly() -> bool:
 
 
 def fast_mode() -> bool:
-    """True when the environment variable COURSE_FAST is set to 1/true/yes/on."""
-    return os.environ.get("COURSE_FAST", "").strip().lower() in _TRUE
+    """True when COURSE_FAST is 1/true/yes/on; False when unset or ""/0/false/no/off.
+
+    Any other value stops with a ValueError: a typo such as `COURSE_FAST=fast` must not silently
+    start the ten-minute full mode.
+    """
+    raw = os.environ.get("COURSE_FAST", "")
+    value = raw.strip().lower()
+    if value in FAST_VALUES:
+        return True
+    if value in FULL_VALUES:
+        return False
+    raise ValueError(
+        f"COURSE_FAST={raw!r} is not a value the course knows. Use one of {', '.join(FAST_VALUES)} "
+        f"for fast mode, or leave it unset (or one of {', '.join(repr(v) for v in FULL_VALUES)}) "
+        "for full mode, e.g. `export COURSE_FAST=1` or `os.environ['COURSE_FAST'] = '1'` before "
+        "`import utils`."
+    )
 
 
 FAST = fast_mode()

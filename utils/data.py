@@ -227,12 +227,60 @@ def scale_images(x, to: str = "tanh") -> np.ndarray:
     raise ValueError(f"to must be 'tanh' ([-1, 1], for tanh generators) or 'unit' ([0, 1]), got {to!r}")
 
 
-def to_unit_range(x) -> np.ndarray:
-    """Images in [-1, 1] or [0, 1] (detected from the minimum) -> float32 in [0, 1], for display."""
-    x = np.asarray(x, dtype="float32")
-    if x.size and x.min() < -1e-3:
-        x = (x + 1.0) / 2.0
-    return np.clip(x, 0.0, 1.0)
+# Named pixel ranges for display. Float data slightly outside its range (interpolation overshoot,
+# float error) is clipped; further outside, `auto` refuses instead of guessing.
+VALUE_RANGES = {"unit": (0.0, 1.0), "tanh": (-1.0, 1.0), "uint8": (0.0, 255.0)}
+_RANGE_SLACK = 0.02
+
+
+def _declared_range(value_range) -> tuple[float, float]:
+    if isinstance(value_range, str) and value_range in VALUE_RANGES:
+        return VALUE_RANGES[value_range]
+    if (isinstance(value_range, (tuple, list)) and len(value_range) == 2
+            and all(isinstance(v, (int, float, np.number)) for v in value_range)
+            and value_range[0] < value_range[1]):
+        return float(value_range[0]), float(value_range[1])
+    raise ValueError(
+        f"value_range must be 'auto', {', '.join(map(repr, VALUE_RANGES))} or a pair (low, high) "
+        f"with low < high, got {value_range!r}"
+    )
+
+
+def _infer_range(x: np.ndarray, finite: np.ndarray) -> tuple[float, float]:
+    """The range 'auto' uses: the dtype's for integers; [0, 1] or [-1, 1] for floats, else raise."""
+    if x.dtype == np.bool_:
+        return 0.0, 1.0
+    if np.issubdtype(x.dtype, np.integer):
+        return VALUE_RANGES["uint8"]
+    low, high = (float(x[finite].min()), float(x[finite].max())) if finite.any() else (0.0, 1.0)
+    for lo, hi in (VALUE_RANGES["unit"], VALUE_RANGES["tanh"]):
+        if low >= lo - _RANGE_SLACK and high <= hi + _RANGE_SLACK:
+            return lo, hi
+    raise ValueError(
+        f"float images must lie in [0, 1] or [-1, 1]; these range from {low:.4g} to {high:.4g}. "
+        "Scale them first (uint8 0..255 pixels are fine as they are), or pass "
+        "value_range=(low, high) to say which values are black and white (values outside it are "
+        "clipped)."
+    )
+
+
+def to_unit_range(x, value_range="auto") -> np.ndarray:
+    """Images -> float32 in [0, 1], for display. NaN/inf pixels become 0 (callers warn about them).
+
+    `value_range` says what the pixels mean: 'unit' ([0, 1]), 'tanh' ([-1, 1], a tanh generator's
+    output), 'uint8' (0..255) or a pair (low, high). Pass it for model outputs: a tanh batch whose
+    values happen to be all >= 0 is still [-1, 1]. 'auto' (the default) takes integers as 0..255 and
+    floats as [0, 1] when they lie in it, else [-1, 1]; floats outside both raise a ValueError that
+    names the range seen.
+    """
+    x = np.asarray(x)
+    finite = np.isfinite(x) if np.issubdtype(x.dtype, np.floating) else np.ones(x.shape, bool)
+    if isinstance(value_range, str) and value_range == "auto":
+        low, high = _infer_range(x, finite)
+    else:
+        low, high = _declared_range(value_range)
+    unit = (np.where(finite, x, low).astype("float32") - low) / (high - low)
+    return np.clip(unit, 0.0, 1.0)
 
 
 def binarize(x, threshold: float = 0.5) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -19,18 +20,38 @@ def _is_notebook() -> bool:
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
-def image_grid(images, ncols: int | None = None, pad: int = 1) -> np.ndarray:
-    """Tile (N, H, W[, C]) images in [-1, 1] or [0, 1] into one (rows*H, cols*W, C) array in [0, 1]."""
+def _warn_non_finite(images: np.ndarray) -> None:
+    """Warn about NaN/inf pixels: matplotlib draws them blank, which looks like an empty plot."""
+    if not np.issubdtype(images.dtype, np.floating):
+        return
+    bad = ~np.isfinite(images)
+    if bad.any():
+        per_image = bad.reshape(len(images), -1).any(axis=1)
+        warnings.warn(
+            f"{int(per_image.sum())} of {len(images)} images contain NaN or inf "
+            f"({int(bad.sum())} pixels), drawn as black: the model that made them has probably "
+            "diverged; check its losses for NaN "
+            "and lower the learning rate or re-run from a checkpoint.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def image_grid(images, ncols: int | None = None, pad: int = 1, value_range="auto") -> np.ndarray:
+    """Tile (N, H, W[, C]) images into one (rows*H, cols*W, C) float array in [0, 1].
+
+    `value_range`: see `utils.to_unit_range` ('auto', 'unit', 'tanh', 'uint8' or (low, high)); pass
+    'tanh' for a tanh generator's samples so an all-positive batch is not read as [0, 1].
+    """
     images = np.asarray(images)
-    if hasattr(images, "numpy"):
-        images = images.numpy()
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise ValueError(f"expected images of shape (N, H, W), (N, H, W, 1) or (N, H, W, 3), got {images.shape}")
     if len(images) == 0:
         raise ValueError("no images to show (got an empty batch)")
-    images = to_unit_range(images)
+    _warn_non_finite(images)
+    images = to_unit_range(images, value_range)
     n, h, w, c = images.shape
     ncols = ncols or int(np.ceil(np.sqrt(n)))
     nrows = int(np.ceil(n / ncols))
@@ -41,11 +62,16 @@ def image_grid(images, ncols: int | None = None, pad: int = 1) -> np.ndarray:
     return grid
 
 
-def show_images(images, title: str, ncols: int | None = None, size: float = 3.5, ax=None):
-    """Plot a titled grid of images; returns the matplotlib Axes. Every figure in the course has a title."""
+def show_images(images, title: str, ncols: int | None = None, size: float = 3.5, ax=None,
+                value_range="auto"):
+    """Plot a titled grid of images; returns the matplotlib Axes. Every course figure has a title.
+
+    uint8 images are read as 0..255; for float model outputs pass value_range='tanh' or 'unit'
+    (see `utils.to_unit_range`).
+    """
     import matplotlib.pyplot as plt
 
-    grid = image_grid(images, ncols)
+    grid = image_grid(images, ncols, value_range=value_range)
     if ax is None:
         _, ax = plt.subplots(figsize=(size, size * grid.shape[0] / grid.shape[1]))
     ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
@@ -55,13 +81,16 @@ def show_images(images, title: str, ncols: int | None = None, size: float = 3.5,
 
 
 def plot_history(history, title: str = "Training curves", keys=None, ax=None):
-    """Plot curves from a dict of lists (or a keras History); returns the Axes."""
+    """Plot curves from a dict of lists (or a keras History); returns the Axes.
+
+    `keys`: the curves to draw, one name (`keys="loss"`) or a list; default all.
+    """
     import matplotlib.pyplot as plt
 
     history = getattr(history, "history", history)
     if not isinstance(history, dict) or not history:
         raise ValueError("plot_history expects a non-empty dict of lists, e.g. {'d_loss': [...], 'g_loss': [...]}")
-    keys = keys or list(history)
+    keys = [keys] if isinstance(keys, str) else list(keys or history)
     missing = [k for k in keys if k not in history]
     if missing:
         raise KeyError(f"no curve named {missing}; available: {sorted(history)}")
@@ -83,8 +112,10 @@ class LiveTrainingDisplay:
     most every `min_interval` seconds, so logs stay readable.
     """
 
-    def __init__(self, title: str = "Training", min_interval: float = 2.0, notebook: bool | None = None):
+    def __init__(self, title: str = "Training", min_interval: float = 2.0,
+                 notebook: bool | None = None, value_range="auto"):
         self.title = title
+        self.value_range = value_range  # of the images passed to update(), e.g. 'tanh' for a GAN
         self.min_interval = min_interval
         self.notebook = _is_notebook() if notebook is None else notebook
         self.history: dict[str, list[float]] = {}
@@ -116,7 +147,7 @@ class LiveTrainingDisplay:
         axes = np.atleast_1d(axes)
         plot_history(self.history, title=f"{self.title}: step {step}", ax=axes[0])
         if images is not None:
-            show_images(images, title="samples", ax=axes[1])
+            show_images(images, title="samples", ax=axes[1], value_range=self.value_range)
         if self._handle is None:
             self._handle = display(fig, display_id=True)
         else:
