@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Does the class-conditional GAN of chapter 09 draw the digit it is asked for?
 
-Trains `utils.conditional`'s generator/discriminator on MNIST for a fixed number of steps (the
+Trains `utils.chapters.conditional`'s generator/discriminator on MNIST for a fixed number of steps (the
 chapter's full-mode setting by default), draws `--per-class` samples of every digit, and asks a
 classifier trained on real digits which digit each sample is. Prints the agreement with the requested
 label (target: >= 0.90), per-class agreement and the wall time. The classifier is chapter 07's
@@ -24,7 +24,7 @@ def train_conditional_gan(x, y, steps: int, batch_size: int, seed: int = 0, log_
     import keras
     import tensorflow as tf
 
-    from utils import conditional as cond
+    from utils.chapters import conditional as cond
 
     keras.utils.set_random_seed(seed)
     gen = cond.build_conditional_generator()
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import utils
-    from utils import conditional as cond
+    from utils.chapters import conditional as cond
 
     data = utils.load_mnist()
     x = utils.scale_images(data.x_train, to="tanh")

@@ -1,4 +1,4 @@
-"""utils.conditional: shapes, a training step that changes both networks, save/load, helpers."""
+"""utils.chapters.conditional: shapes, a training step that changes both networks, save/load, helpers."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from utils import conditional as cond  # noqa: E402
+from utils.chapters import conditional as cond  # noqa: E402
 
 
 @pytest.fixture(scope="module")

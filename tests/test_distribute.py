@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import numpy as np
-    from utils import conditional as cond
+    from utils.chapters import conditional as cond
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     B = 8

@@ -1,4 +1,4 @@
-"""Tests for utils.download: checksum-verified, cached downloads and safe extraction, with no network.
+"""Tests for utils.chapters.download: checksum-verified, cached downloads and safe extraction, with no network.
 
 Every "remote" file is a file the test writes into tmp_path and fetches through a file:// URL.
 """
@@ -12,8 +12,8 @@ import zipfile
 
 import pytest
 
-from utils import download as dl
-from utils.download import DownloadError, download, sha256_of
+from utils.chapters import download as dl
+from utils.chapters.download import DownloadError, download, sha256_of
 
 
 def _sha(data):

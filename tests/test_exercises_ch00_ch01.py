@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from utils.checking import CORRECT, INCORRECT, NOT_ATTEMPTED
+from utils.exercises.framework import CORRECT, INCORRECT, NOT_ATTEMPTED
 from utils.exercises import ch00, ch01
 
 

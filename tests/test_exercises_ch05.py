@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 import utils  # noqa: F401
-from utils import latent as L
+from utils.chapters import latent as L
 from utils.exercises import ch05 as ex
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 import utils  # noqa: F401
-from utils import faces as F
+from utils.chapters import faces as F
 from utils.exercises import ch06 as ex
 
 

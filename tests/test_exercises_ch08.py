@@ -10,7 +10,7 @@ from conftest import message, status, stub  # noqa: E402
 from keras import layers  # noqa: E402
 
 from utils.exercises import ch08 as ex  # noqa: E402
-from utils.interview import QUIZ, Quiz, QuizItem, QuizResult  # noqa: E402
+from utils.exercises.quiz import QUIZ, Quiz, QuizItem, QuizResult  # noqa: E402
 
 ALL = ex.DRILLS + ex.BUGS
 

@@ -1,4 +1,4 @@
-"""utils.faces: the 64x64 face DCGAN, its training step, checkpoints and the real-face loader."""
+"""utils.chapters.faces: the 64x64 face DCGAN, its training step, checkpoints and the real-face loader."""
 
 import hashlib
 import io
@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 import utils  # noqa: F401
-from utils import faces as F
-from utils.download import DownloadError
+from utils.chapters import faces as F
+from utils.chapters.download import DownloadError
 
 
 def _tiny_nets():
@@ -248,7 +248,7 @@ def test_saved_generator_loads_with_plain_load_model(tmp_path):
 
 
 def test_clear_folder_removes_only_the_given_folder(tmp_path):
-    from utils.faces import clear_folder
+    from utils.chapters.faces import clear_folder
 
     target, sibling = tmp_path / "run", tmp_path / "keep"
     (target / "checkpoint").mkdir(parents=True)

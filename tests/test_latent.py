@@ -1,4 +1,4 @@
-"""utils/latent.py: the widget logic as plain functions, and the ipywidgets explorer driven without a browser."""
+"""utils/chapters/latent.py: the widget logic as plain functions, and the ipywidgets explorer driven without a browser."""
 
 import io
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import utils  # noqa: F401
-from utils import latent as L
+from utils.chapters import latent as L
 
 
 def _decoder(latent_dim=2, seed=0):

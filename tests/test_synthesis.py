@@ -1,4 +1,4 @@
-"""Tests for utils.synthesis: rule-based image synthesis of chapter 01 and the cartoon-face dataset."""
+"""Tests for utils.chapters.synthesis: rule-based image synthesis of chapter 01 and the cartoon-face dataset."""
 
 import math
 import time
@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from utils import synthesis as syn
+from utils.chapters import synthesis as syn
 
 
 @pytest.fixture

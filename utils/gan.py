@@ -1,24 +1,21 @@
-"""GAN building blocks shared by chapters 02 (GAN), 03 (DCGAN) and later chapters.
+"""GAN building blocks: chapter 02 (GAN, sections 4-5) and chapter 03 (DCGAN, sections 2-3) teach them.
 
 Everything here works with logits (no sigmoid at the end of a discriminator) and Keras 3:
 
-- losses: `discriminator_loss`, `generator_loss` (non-saturating), `saturating_generator_loss`,
-  `r1_penalty` (a gradient penalty on real images for D);
-- reference networks: `build_mlp_generator/discriminator` (chapter 02),
-  `build_dcgan_generator/discriminator` (chapter 03);
-- training: `make_train_step` (an explicit `tf.GradientTape` step under `tf.function`),
-  `GAN` (a `keras.Model` subclass whose `train_step` lets you call `fit()`),
-  `GANProgress` (a callback that draws a fixed-noise grid), `EpochProgressBar` (tqdm over epochs),
-  `TimeBudget` (stops `fit` on time);
-- small tools: `sample_latent`, `generate`, `weights_snapshot`, `max_change`.
+- losses (chapter 02, section 5): `discriminator_loss`, `generator_loss` (non-saturating),
+  `saturating_generator_loss`; `r1_penalty`, a gradient penalty on real images for D (chapter 03);
+- reference networks: `build_mlp_generator/discriminator` (chapter 02, section 4),
+  `build_dcgan_generator/discriminator` (chapter 03, section 2);
+- training: `gan_update`, the one GAN update of the course; `make_train_step` (it, as a
+  `tf.function`), `GAN` (a `keras.Model` whose `train_step` is it, for `fit()`), and `GANProgress`
+  (a callback that draws a fixed-noise grid). Progress bars and time budgets: `utils.training`;
+- small tools: `sample_latent`, `generate`.
 
 Generators map standard-normal vectors of shape (N, latent_dim) to images in [-1, 1] of shape
 (N, 28, 28, 1); they use only built-in layers, so `keras.models.load_model` loads them in safe mode.
 """
 
 from __future__ import annotations
-
-import time
 
 import keras
 import numpy as np
@@ -141,60 +138,67 @@ def generate(generator, n: int, seed: int = 0, batch_size: int = 500) -> np.ndar
                            for i in range(0, n, batch_size)])
 
 
-def weights_snapshot(model) -> list[np.ndarray]:
-    """Copies of a model's trainable weights (to compare before/after a step)."""
-    return [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
-
-
-def max_change(before: list[np.ndarray], model) -> float:
-    """Largest absolute change of any trainable weight since `weights_snapshot`."""
-    after = model.trainable_weights
-    if len(after) != len(before):
-        raise ValueError("the model's trainable weights changed in number since the snapshot")
-    return float(max((np.abs(keras.ops.convert_to_numpy(a) - b).max() for a, b in zip(after, before)), default=0.0))
-
-
 # --------------------------------------------------------------------------------------- training
-def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
-                    real_label: float = 1.0, seed: int = 0, r1_gamma: float = 0.0):
-    """One full GAN step as a `tf.function`: update D on real and fake, then G with fresh noise.
+def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
+               latent_dim: int = LATENT_DIM, real_label: float = 1.0, r1_gamma: float = 0.0,
+               d_loss_fn=discriminator_loss, g_loss_fn=generator_loss) -> dict:
+    """The course's one GAN update (chapter 02, section 5): D on real and fake, then G with fresh noise.
 
-    `r1_gamma` > 0 adds the R1 penalty `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03 uses 1).
-    Returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)` where d_loss is the logistic loss
-    alone (without the penalty, so it reads as in chapter 02) and d_real and d_fake are the batch means of
-    D(x) and D(G(z)) (probabilities, for monitoring).
+    Every GAN step in the course is this function: `make_train_step` compiles it, `GAN.train_step`
+    calls it, and the checkers compare a learner's step with it. Both latent batches are drawn from
+    `seeds` (a `keras.random.SeedGenerator`), D's first, so two runs from the same seed see the same noise.
+
+    - `real_label` < 1 (e.g. 0.9) is one-sided label smoothing for D's real target;
+    - `r1_gamma` > 0 adds the R1 penalty `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03);
+    - `d_loss_fn(real_logits, fake_logits)` and `g_loss_fn(fake_logits)` default to the logistic losses;
+      a benchmark passes least-squares ones (LSGAN). `real_label` applies to the default D loss only.
+
+    Returns d_loss (the adversarial loss alone, without the penalty, so it reads as in chapter 02),
+    g_loss, and d_real, d_fake: the batch means of D(x) and D(G(z)) (probabilities, for monitoring).
+    """
+    batch = tf.shape(real_images)[0]
+    z = keras.random.normal((batch, latent_dim), seed=seeds)
+    with tf.GradientTape() as tape:
+        real_logits = discriminator(real_images, training=True)
+        fake_logits = discriminator(generator(z, training=True), training=True)
+        if d_loss_fn is discriminator_loss:
+            d_loss = discriminator_loss(real_logits, fake_logits, real_label)
+        else:
+            d_loss = d_loss_fn(real_logits, fake_logits)
+        d_total = d_loss + 0.5 * r1_gamma * r1_penalty(discriminator, real_images) if r1_gamma else d_loss
+    d_vars = discriminator.trainable_variables
+    d_optimizer.apply_gradients(zip(tape.gradient(d_total, d_vars), d_vars))
+
+    z = keras.random.normal((batch, latent_dim), seed=seeds)
+    with tf.GradientTape() as tape:
+        g_loss = g_loss_fn(discriminator(generator(z, training=True), training=True))
+    g_vars = generator.trainable_variables
+    g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+    return {"d_loss": d_loss, "g_loss": g_loss,
+            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+
+
+def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
+                    real_label: float = 1.0, seed: int = 0, r1_gamma: float = 0.0, **loss_fns):
+    """`gan_update` as a `tf.function`: returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`.
+
+    The step owns a `SeedGenerator(seed)`, so its noise is repeatable. `loss_fns`: `d_loss_fn`, `g_loss_fn`.
     """
     seeds = keras.random.SeedGenerator(seed)
 
     @tf.function
     def step(real_images):
-        batch = tf.shape(real_images)[0]
-        z = keras.random.normal((batch, latent_dim), seed=seeds)
-        with tf.GradientTape() as tape:
-            fake = generator(z, training=True)
-            real_logits = discriminator(real_images, training=True)
-            fake_logits = discriminator(fake, training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits, real_label)
-            d_total = d_loss + 0.5 * r1_gamma * r1_penalty(discriminator, real_images) if r1_gamma else d_loss
-        grads = tape.gradient(d_total, discriminator.trainable_variables)
-        d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
-
-        z = keras.random.normal((batch, latent_dim), seed=seeds)
-        with tf.GradientTape() as tape:
-            fake_logits_g = discriminator(generator(z, training=True), training=True)
-            g_loss = generator_loss(fake_logits_g)
-        grads = tape.gradient(g_loss, generator.trainable_variables)
-        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
-        return {"d_loss": d_loss, "g_loss": g_loss,
-                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+        return gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
+                          latent_dim, real_label, r1_gamma, **loss_fns)
 
     return step
 
 
 class GAN(keras.Model):
-    """A GAN you train with `fit()`: `train_step` updates D, then G, with the non-saturating loss.
+    """A GAN you train with `fit()`: `train_step` is `gan_update` (chapter 03, section 3).
 
-    gan = GAN(generator, discriminator, latent_dim=100)
+    gan = GAN(generator, discriminator, latent_dim=100, r1_gamma=1.0)
     gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), g_optimizer=...)
     gan.fit(dataset_of_real_images, epochs=10)
 
@@ -202,12 +206,11 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, latent_dim: int = LATENT_DIM, real_label: float = 1.0,
-                 seed: int = 0, **kwargs):
+                 r1_gamma: float = 0.0, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = latent_dim
-        self.real_label = real_label
+        self.latent_dim, self.real_label, self.r1_gamma = latent_dim, real_label, r1_gamma
         self.seeds = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
 
@@ -225,24 +228,8 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real_images = data[0] if isinstance(data, (tuple, list)) else data
-        batch = tf.shape(real_images)[0]
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
-        with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake, training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
-        d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
-        with tf.GradientTape() as tape:
-            g_loss = generator_loss(self.discriminator(self.generator(z, training=True), training=True))
-        g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-
-        values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-                  "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+        values = gan_update(self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
+                            real_images, self.seeds, self.latent_dim, self.real_label, self.r1_gamma)
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -273,79 +260,3 @@ class GANProgress(keras.callbacks.Callback):
             images = np.asarray(self.model.generator(self.fixed_noise, training=False))
             self.snapshots[epoch + 1] = images
         self.display.update(epoch + 1, logs, images=images, force=images is not None)
-
-
-class EpochProgressBar(keras.callbacks.Callback):
-    """A tqdm progress bar over epochs for `fit(verbose=0)`, showing the latest losses."""
-
-    def __init__(self, epochs: int, desc: str = "training", keys=("d_loss", "g_loss", "d_real", "d_fake")):
-        super().__init__()
-        self.epochs, self.desc, self.keys = epochs, desc, keys
-
-    def on_train_begin(self, logs=None):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=self.epochs, desc=self.desc, unit="epoch")
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.bar.set_postfix({k: f"{float(logs[k]):.3f}" for k in self.keys if k in logs})
-        self.bar.update(1)
-
-    def on_train_end(self, logs=None):
-        self.bar.close()
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops `fit()` once `seconds` of wall-clock time have passed (checked after every batch)."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = float(seconds)
-        self.stopped_early = False
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
-            self.stopped_early = True
-
-
-# ---------------------------------------------------------------------------------- a quick quality check
-def train_digit_classifier(x_train, y_train, epochs: int = 3, seed: int = 0):
-    """A small CNN digit classifier on images in [-1, 1] (N, 28, 28, 1): a judge for generated digits.
-
-    Chapter 07 builds proper metrics (classifier-FID and friends); this is the quick check used before.
-    """
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input(IMAGE_SHAPE),
-        keras.layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
-        keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.3),
-        keras.layers.Dense(10),
-    ], name="digit_judge")
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=128, epochs=epochs, verbose=0)
-    return model
-
-
-def digit_quality(classifier, images) -> dict:
-    """How digit-like and how varied generated images look to a classifier.
-
-    confidence: mean top-class probability (real test digits score about 0.95-0.98; noise far less);
-    class_entropy: entropy (nats) of the histogram of predicted classes (log 10 = 2.30 when all ten
-    digits are equally frequent; low values mean mode collapse); classes: digits predicted at least
-    1% of the time.
-    """
-    logits = classifier.predict(np.asarray(images, dtype="float32"), batch_size=500, verbose=0)
-    probs = tf.nn.softmax(logits).numpy()
-    counts = np.bincount(probs.argmax(1), minlength=10) / len(probs)
-    nonzero = counts[counts > 0]
-    return {"confidence": float(probs.max(1).mean()),
-            "class_entropy": float(-(nonzero * np.log(nonzero)).sum()),
-            "classes": int((counts >= 0.01).sum())}

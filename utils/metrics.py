@@ -1,4 +1,4 @@
-"""Judging generators on MNIST: a small classifier, classifier-based FID and score, precision/recall.
+"""Judging generators on MNIST (chapter 07): a small classifier, classifier-FID and score, precision/recall.
 
 The yardstick is a small CNN MNIST classifier (`get_classifier`), trained once and cached under
 `artifacts/07_evaluating_generators/mnist_classifier.keras` (fast-mode runs under `artifacts/fast/`).
@@ -19,7 +19,8 @@ Conventions
 
 Main functions: `get_classifier`, `classifier_features`, `classifier_probs`, `frechet_distance`,
 `classifier_fid`, `score_from_probs`, `classifier_score`, `precision_recall`, `nearest_neighbours`,
-`sample_generator`, `evaluate_generator`. Everything raises `ValueError` with a plain message on bad
+`sample_generator`, `evaluate_generator`, and `digit_quality` (the quick check chapters 02 and 03 use
+before chapter 07). Everything raises `ValueError` with a plain message on bad
 shapes or too few samples.
 """
 
@@ -490,3 +491,19 @@ def evaluate_generator(generator_or_images, real_images, n: int | None = None, c
         "recall": recall,
         "n": n,
     }
+
+
+def digit_quality(images, classifier=None) -> dict:
+    """The quick check of chapters 02 and 03 (section 6 of 02): how digit-like and how varied images look.
+
+    confidence: mean top-class probability of the course's classifier (`get_classifier`); compare it
+    with the same figure for real held-out digits, which the chapters print beside it. class_entropy:
+    entropy (nats) of the histogram of predicted classes (log 10 = 2.30 when all ten digits are
+    equally frequent; low values mean mode collapse). classes: digits predicted at least 1% of the time.
+    """
+    probs = classifier_probs(images, classifier)
+    counts = np.bincount(probs.argmax(1), minlength=NUM_CLASSES) / len(probs)
+    nonzero = counts[counts > 0]
+    return {"confidence": float(probs.max(1).mean()),
+            "class_entropy": float(-(nonzero * np.log(nonzero)).sum()),
+            "classes": int((counts >= 0.01).sum())}

@@ -1,4 +1,4 @@
-"""Variational autoencoder building blocks shared by chapters 04 (VAE) and 05 (latent space).
+"""Variational autoencoder building blocks: chapter 04 (sections 3-6) teaches them, chapter 05 reuses them.
 
 Everything here is Keras 3: no `Lambda` layers (saved models load with plain `keras.models.load_model`),
 no `add_loss`/`add_metric` on symbolic tensors, randomness through `keras.random` with a `SeedGenerator`,
@@ -213,8 +213,9 @@ def _log_normal(z, mean, log_var):
 
 
 def _bernoulli_log_lik(x, logits):
-    per_pixel = np.maximum(logits, 0.0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    return -per_pixel.reshape(len(x), -1).sum(axis=-1)
+    """log p(x | z) per image in float64 NumPy: the negative of `bernoulli_reconstruction`."""
+    x, logits = ops.convert_to_tensor(x, "float64"), ops.convert_to_tensor(logits, "float64")
+    return -ops.convert_to_numpy(bernoulli_reconstruction(x, logits))
 
 
 def elbo_nats(encoder, decoder, x_binary, samples: int = 1, importance_samples: int = 0,
@@ -238,7 +239,7 @@ def elbo_nats(encoder, decoder, x_binary, samples: int = 1, importance_samples: 
     for start in range(0, len(x_binary), batch_size):
         xb = x_binary[start:start + batch_size]
         mean, log_var = (np.asarray(t, dtype="float64") for t in encoder.predict(xb, verbose=0))
-        kls.append(0.5 * np.sum(mean**2 + np.exp(log_var) - log_var - 1.0, axis=-1))
+        kls.append(ops.convert_to_numpy(kl_divergence(mean, log_var)))
         rec = np.zeros(len(xb))
         for _ in range(max(samples, 1)):
             z = mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..checking import Exercise, Incorrect, call_answer
+from .framework import Exercise, Incorrect, call_answer
 
 
 def _check_to_tanh_range(to_tanh_range):
@@ -26,5 +26,4 @@ q1 = Exercise(
     "Scale pixels to [-1, 1]",
     _check_to_tanh_range,
     hint="Convert to float32 first, divide by 127.5, then subtract 1.",
-    solution="def to_tanh_range(pixels):\n    return pixels.astype('float32') / 127.5 - 1.0",
 )

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..checking import Exercise, Incorrect, call_answer
+from .framework import Exercise, Incorrect, call_answer
 
 
 def _check_alpha_composite(alpha_composite):
@@ -81,24 +81,15 @@ q1 = Exercise(
     "Alpha compositing",
     _check_alpha_composite,
     hint="Broadcast the mask over the colour channels with mask[..., None]; the two weights must add up to 1.",
-    solution="def alpha_composite(foreground, background, mask):\n"
-             "    alpha = mask[..., None]\n"
-             "    return alpha * foreground + (1 - alpha) * background",
 )
 q2 = Exercise(
     "A disc mask",
     _check_disc_mask,
     hint="np.mgrid[:size, :size] gives row and column coordinates; keep the pixels whose squared distance "
          "to the centre is at most radius**2.",
-    solution="def disc_mask(size, center, radius):\n"
-             "    rows, cols = np.mgrid[:size, :size]\n"
-             "    return (rows - center[0]) ** 2 + (cols - center[1]) ** 2 <= radius ** 2",
 )
 q3 = Exercise(
     "Sample from a PCA Gaussian",
     _check_pca_sample,
     hint="Draw z ~ N(0, I) of shape (n, k), multiply by stddevs, map back with @ components, then add the mean.",
-    solution="def pca_sample(mean, components, stddevs, n, seed):\n"
-             "    z = np.random.default_rng(seed).standard_normal((n, len(stddevs)))\n"
-             "    return mean + (z * stddevs) @ components",
 )

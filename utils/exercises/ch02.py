@@ -10,180 +10,103 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..checking import Exercise, Incorrect, call_answer
+from .. import gan
 from ..gan import discriminator_loss, generator_loss, saturating_generator_loss
-
-# ---------------------------------------------------------------- shared checks (chapter 03 imports them)
-IMAGE_SHAPE = (28, 28, 1)
-
-
-class RecordingAdam(keras.optimizers.Adam):
-    """Adam that remembers which variables it was asked to update (read at trace time too)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.touched: set[str] = set()
-
-    def apply(self, grads, trainable_variables=None):
-        if trainable_variables is not None:
-            self.touched.update(v.path for v in trainable_variables)
-        return super().apply(grads, trainable_variables)
-
-
-def weights_snapshot(model) -> list[np.ndarray]:
-    """Copies of ALL of a model's weights (a frozen model has no trainable_weights, but can still change)."""
-    return [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
+from ..training import max_weight_change, snapshot_weights
+from .fixtures import (
+    LR,
+    RecordingSGD,
+    Step,
+    all_layers,
+    as_scalar,
+    call_model,
+    check_model,
+    check_who_moved,
+    describe,
+    gan_setup,
+    grade_step,
+    keras2_spellings,
+    loss_values,
+    real_batch,
+    same_noise,
+)
+from .framework import Exercise, Incorrect, call_answer
 
 
-def max_change(before, model) -> float:
-    changes = (np.abs(keras.ops.convert_to_numpy(a) - b).max() for a, b in zip(model.weights, before))
-    return float(max(changes, default=0.0))
-
-
-def tiny_generator(latent_dim=8):
-    return keras.Sequential([keras.Input((latent_dim,)), keras.layers.Dense(32), keras.layers.LeakyReLU(0.2),
-                             keras.layers.Dense(784, activation="tanh"), keras.layers.Reshape(IMAGE_SHAPE)],
-                            name="tiny_generator")
-
-
-def tiny_discriminator():
-    return keras.Sequential([keras.Input(IMAGE_SHAPE), keras.layers.Flatten(), keras.layers.Dense(32),
-                             keras.layers.LeakyReLU(0.2), keras.layers.Dense(1)], name="tiny_discriminator")
-
-
-def real_batch(n=16, seed=0):
-    """Blobs in [-1, 1] that look nothing like noise: enough for a step to have something to learn."""
-    rng = np.random.default_rng(seed)
-    x = -np.ones((n, 28, 28, 1), "float32")
-    for i in range(n):
-        r, c = rng.integers(6, 22, size=2)
-        x[i, r - 4:r + 4, c - 2:c + 2] = 1.0
-    return x
-
-
-def check_model(model, what: str):
-    if not isinstance(model, keras.Model):
-        raise Incorrect(f"{what} should return a keras.Model, got {type(model).__name__}")
-    if not model.trainable_weights:
-        raise Incorrect(f"the {what} has no trainable weights")
-
-
-def as_array(x, what):
-    try:
-        return np.asarray(x, dtype="float32")
-    except Exception as err:
-        raise Incorrect(f"{what} could not be turned into numbers: {err}") from err
+def _build(build, *args, what="generator"):
+    """The learner's model, rejecting the Keras 2 spellings that Keras 3 still builds with a warning."""
+    with keras2_spellings() as old:
+        model = call_answer(build, *args)
+    if old:
+        raise Incorrect(old[0])
+    return check_model(model, what)
 
 
 def check_generator(build, latent_dims=(100, 16)):
     """Shape (N, 28, 28, 1), range [-1, 1] (tanh), varies with z, for each latent size."""
     first = None
     for latent_dim in latent_dims:
-        model = call_answer(build, latent_dim)
+        model = _build(build, latent_dim)
         first = model if first is None else first
-        check_model(model, "generator")
         z = np.random.default_rng(0).standard_normal((8, latent_dim)).astype("float32")
-        try:
-            out = as_array(model(z, training=False), "the generator's output")
-        except Incorrect:
-            raise
-        except Exception as err:
-            raise Incorrect(f"the generator fails on a batch of shape {z.shape}: {err}") from err
+        out = call_model(model, z, "generator")
         if out.shape != (8, 28, 28, 1):
-            raise Incorrect(f"with latent_dim={latent_dim}, a batch of 8 vectors gave output shape {out.shape}; "
-                            "expected (8, 28, 28, 1) (reshape the 784 values into an image with one channel)")
-        big = as_array(model(z * 50.0, training=False), "the generator's output")
+            raise Incorrect(f"with latent_dim={latent_dim}, a batch of 8 vectors gave output shape "
+                            f"{out.shape}; expected (8, 28, 28, 1) (reshape the 784 values into an "
+                            "image with one channel)")
+        big = call_model(model, z * 50.0, "generator")
         if not np.all(np.isfinite(big)):
             raise Incorrect("the generator's output is not finite for large inputs")
         if big.min() < -1.0001 or big.max() > 1.0001:
-            raise Incorrect(f"outputs reach [{big.min():.2f}, {big.max():.2f}]; they must stay in [-1, 1]: "
-                            "end with a tanh, like the training images scaled to [-1, 1]")
+            raise Incorrect(f"outputs reach [{big.min():.2f}, {big.max():.2f}]; they must stay in "
+                            "[-1, 1]: end with a tanh, like the training images scaled to [-1, 1]")
         if big.min() >= 0.0:
-            raise Incorrect("all outputs are >= 0: the last activation looks like a sigmoid ([0, 1]); use tanh so "
-                            "the generator can produce the -1 background of images scaled to [-1, 1]")
+            raise Incorrect("all outputs are >= 0: the last activation looks like a sigmoid ([0, 1]); "
+                            "use tanh so the generator can produce the -1 background of images scaled "
+                            "to [-1, 1]")
         if float(np.std(out, axis=0).mean()) < 1e-6:
             raise Incorrect("every latent vector gives the same image: the output must depend on z")
     return first  # the model for the first (default) latent size
 
 
+def _ends_in_probability(model) -> bool:
+    """Make the last layer's weights huge: a hidden squashing at the end keeps outputs in [0, 1]."""
+    last = model.layers[-1]
+    if not [w for w in last.weights if len(w.shape) >= 2]:
+        return False
+    saved = [keras.ops.convert_to_numpy(w).copy() for w in last.weights]
+    try:
+        for w in last.weights:
+            w.assign(keras.ops.convert_to_numpy(w) * 1000.0)
+        noise = np.random.default_rng(1).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+        big = call_model(model, noise, "discriminator")
+    finally:
+        for w, s in zip(last.weights, saved):
+            w.assign(s)
+    return big.min() >= 0.0 and big.max() <= 1.0
+
+
 def check_logit_discriminator(build):
     """(N, 28, 28, 1) -> (N, 1) logits, not probabilities."""
-    model = call_answer(build)
-    check_model(model, "discriminator")
-    x = real_batch(8)
-    try:
-        out = as_array(model(x, training=False), "the discriminator's output")
-    except Incorrect:
-        raise
-    except Exception as err:
-        raise Incorrect(f"the discriminator fails on images of shape {x.shape}: {err}") from err
+    model = _build(build, what="discriminator")
+    out = call_model(model, real_batch(8), "discriminator")
     if out.shape != (8, 1):
-        raise Incorrect(f"a batch of 8 images gave output shape {out.shape}; expected (8, 1): one score per image")
-    last = model.layers[-1]
-    activation = getattr(last, "activation", None)
+        raise Incorrect(f"a batch of 8 images gave output shape {out.shape}; expected (8, 1): one "
+                        "score per image")
+    activation = getattr(model.layers[-1], "activation", None)
     name = getattr(activation, "__name__", str(activation)).lower()
     if "sigmoid" in name or "softmax" in name:
         raise Incorrect("the last layer applies a sigmoid: return the raw logit instead and use "
                         "from_logits=True in the loss (more stable, no saturated probabilities)")
-    kernels = [w for w in last.weights if len(w.shape) >= 2] if hasattr(last, "weights") else []
-    if kernels:  # make the logits large: a hidden squashing at the end would keep them in [0, 1]
-        saved = [keras.ops.convert_to_numpy(w).copy() for w in last.weights]
-        try:
-            for w in last.weights:
-                w.assign(keras.ops.convert_to_numpy(w) * 1000.0)
-            big = as_array(model(np.random.default_rng(1).uniform(-1, 1, (16, 28, 28, 1)).astype("float32"),
-                                 training=False), "the discriminator's output")
-        finally:
-            for w, s in zip(last.weights, saved):
-                w.assign(s)
-        if big.min() >= 0.0 and big.max() <= 1.0:
-            raise Incorrect("the output stays in [0, 1] even with huge weights: it is a probability, not a "
-                            "logit; drop the final sigmoid")
+    if _ends_in_probability(model):
+        raise Incorrect("the output stays in [0, 1] even with huge weights: it is a probability, "
+                        "not a logit; drop the final sigmoid")
     return model
 
 
 def loss_value(fn, *args):
     value = call_answer(fn, *[tf.constant(a, tf.float32) for a in args])
-    value = as_array(value, "the loss")
-    if value.shape not in ((), (1,)):
-        raise Incorrect(f"the loss should be one number (a batch mean), got shape {value.shape}")
-    return float(value.reshape(()))
-
-
-def check_step_effects(g, d, g_opt, d_opt, run):
-    """Run `run()` (one full step) and check who moved and which optimiser touched what."""
-    g0, d0 = weights_snapshot(g), weights_snapshot(d)
-    result = run()
-    g_moved, d_moved = max_change(g0, g), max_change(d0, d)
-    g_paths = {v.path for v in g.weights}
-    d_paths = {v.path for v in d.weights}
-    if d_opt.touched & g_paths:
-        raise Incorrect("the discriminator's optimiser also updated generator weights: compute the "
-                        "discriminator's gradients for discriminator.trainable_variables only")
-    if g_opt.touched & d_paths:
-        raise Incorrect("the generator's optimiser also updated the discriminator: in the generator's update, "
-                        "take gradients with respect to generator.trainable_variables only")
-    if d_moved == 0.0:
-        raise Incorrect("the discriminator's weights did not move in a full step (a frozen discriminator? In "
-                        "Keras 3, discriminator.trainable = False also stops discriminator.train_on_batch)")
-    if g_moved == 0.0:
-        raise Incorrect("the generator's weights did not move in a full step")
-    if not d_opt.touched >= d_paths:
-        raise Incorrect("the discriminator's optimiser did not update all of the discriminator's weights")
-    if not g_opt.touched >= g_paths:
-        raise Incorrect("the generator's optimiser did not update all of the generator's weights")
-    return result
-
-
-def check_logs(logs, keys=("d_loss", "g_loss")):
-    if not isinstance(logs, dict):
-        raise Incorrect(f"return a dict with {keys}, got {type(logs).__name__}")
-    for key in keys:
-        if key not in logs:
-            raise Incorrect(f"the returned dict has no {key!r} (keys: {sorted(logs)})")
-        value = np.asarray(logs[key], dtype="float32")
-        if value.size != 1 or not np.isfinite(value).all():
-            raise Incorrect(f"{key} should be one finite number, got {value}")
+    return as_scalar(value, "the loss (one number, a batch mean)")
 
 
 # ----------------------------------------------------------------------------------------- q1, q2
@@ -197,16 +120,6 @@ q1 = Exercise(
     _check_generator,
     hint="keras.Input((latent_dim,)), Dense layers with LeakyReLU(negative_slope=0.2), a Dense(784, "
          "activation='tanh') and Reshape((28, 28, 1)).",
-    solution="""
-def build_generator(latent_dim=100):
-    return keras.Sequential([
-        keras.Input((latent_dim,)),
-        keras.layers.Dense(256), keras.layers.LeakyReLU(negative_slope=0.2),
-        keras.layers.Dense(512), keras.layers.LeakyReLU(negative_slope=0.2),
-        keras.layers.Dense(28 * 28, activation="tanh"),
-        keras.layers.Reshape((28, 28, 1)),
-    ], name="generator")
-""",
 )
 
 
@@ -220,16 +133,6 @@ q2 = Exercise(
     _check_discriminator,
     hint="keras.Input((28, 28, 1)), Flatten, Dense + LeakyReLU(0.2) (+ Dropout), and a final Dense(1) with "
          "no activation: the loss applies the sigmoid (from_logits=True).",
-    solution="""
-def build_discriminator():
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(512), keras.layers.LeakyReLU(negative_slope=0.2), keras.layers.Dropout(0.3),
-        keras.layers.Dense(256), keras.layers.LeakyReLU(negative_slope=0.2), keras.layers.Dropout(0.3),
-        keras.layers.Dense(1),
-    ], name="discriminator")
-""",
 )
 
 
@@ -270,11 +173,6 @@ q3 = Exercise(
     _check_discriminator_loss,
     hint="bce = keras.losses.BinaryCrossentropy(from_logits=True); real images have target 1, fakes target 0; "
          "add the two batch means.",
-    solution="""
-def discriminator_loss(real_logits, fake_logits):
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    return bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
-""",
 )
 
 
@@ -302,11 +200,6 @@ q4 = Exercise(
     "The generator's (non-saturating) loss",
     _check_generator_loss,
     hint="The generator wants D to say 'real': BCE with target 1 on the fake logits (from_logits=True).",
-    solution="""
-def generator_loss(fake_logits):
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    return bce(tf.ones_like(fake_logits), fake_logits)
-""",
 )
 
 
@@ -330,27 +223,6 @@ q5 = Exercise(
     hint="Two tapes: (1) fakes from fresh noise, d_loss on real and fake logits, gradients for "
          "discriminator.trainable_variables; (2) new noise, g_loss on D(G(z)), gradients for "
          "generator.trainable_variables only. Wrap the step in @tf.function.",
-    solution="""
-def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim):
-    @tf.function
-    def train_step(real_images):
-        batch = tf.shape(real_images)[0]
-        z = tf.random.normal((batch, latent_dim))
-        with tf.GradientTape() as tape:
-            real_logits = discriminator(real_images, training=True)
-            fake_logits = discriminator(generator(z, training=True), training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits)
-        grads = tape.gradient(d_loss, discriminator.trainable_variables)
-        d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
-        z = tf.random.normal((batch, latent_dim))
-        with tf.GradientTape() as tape:
-            g_loss = generator_loss(discriminator(generator(z, training=True), training=True))
-        grads = tape.gradient(g_loss, generator.trainable_variables)
-        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
-        return {"d_loss": d_loss, "g_loss": g_loss,
-                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
-    return train_step
-""",
 )
 
 
@@ -381,11 +253,6 @@ q6 = Exercise(
     "Debug the article: feed the discriminator data in the generator's range",
     _check_to_gan_range,
     hint="Convert to float32 first, then x / 127.5 - 1, then add the channel axis with x[..., None].",
-    solution="""
-def to_gan_range(x_uint8):
-    x = np.asarray(x_uint8).astype("float32")
-    return (x / 127.5 - 1.0)[..., None]
-""",
 )
 
 
@@ -418,13 +285,4 @@ q7 = Exercise(
     _check_generator_update,
     hint="Under a GradientTape: logits = discriminator(generator(z, training=True)); loss = BCE(ones, logits, "
          "from_logits=True); gradients and apply_gradients for generator.trainable_variables only.",
-    solution="""
-def generator_update(generator, discriminator, g_optimizer, z):
-    with tf.GradientTape() as tape:
-        fake_logits = discriminator(generator(z, training=True), training=True)
-        loss = keras.losses.BinaryCrossentropy(from_logits=True)(tf.ones_like(fake_logits), fake_logits)
-    grads = tape.gradient(loss, generator.trainable_variables)
-    g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
-    return loss
-""",
 )

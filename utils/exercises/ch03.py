@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..checking import Exercise, Incorrect, call_answer
+from .framework import Exercise, Incorrect, call_answer
 from .ch02 import (
     RecordingAdam,
     check_generator,
@@ -55,12 +55,6 @@ q1 = Exercise(
     _check_convt_size,
     hint="A transposed convolution undoes the size change of a convolution: valid conv n -> (n-k)//s + 1, so "
          "valid transposed conv n -> (n-1)*s + k; 'same' gives n*s.",
-    solution="""
-def convt_output_size(size, kernel, stride, padding):
-    if padding == "same":
-        return size * stride
-    return (size - 1) * stride + kernel
-""",
 )
 
 
@@ -99,18 +93,6 @@ q2 = Exercise(
     _check_dcgan_generator,
     hint="Dense(7*7*64, use_bias=False), BN, ReLU, Reshape((7, 7, 64)); Conv2DTranspose(32, 4, strides=2, "
          "padding='same'), BN, ReLU; Conv2DTranspose(1, 4, strides=2, padding='same', activation='tanh').",
-    solution="""
-def build_generator(latent_dim=100):
-    return keras.Sequential([
-        keras.Input((latent_dim,)),
-        keras.layers.Dense(7 * 7 * 64, use_bias=False),
-        keras.layers.BatchNormalization(), keras.layers.ReLU(),
-        keras.layers.Reshape((7, 7, 64)),
-        keras.layers.Conv2DTranspose(32, 4, strides=2, padding="same", use_bias=False),
-        keras.layers.BatchNormalization(), keras.layers.ReLU(),
-        keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh"),
-    ], name="generator")
-""",
 )
 
 
@@ -142,18 +124,6 @@ q3 = Exercise(
     _check_dcgan_discriminator,
     hint="keras.Input((28, 28, 1)); Conv2D(32, 4, strides=2, padding='same'), LeakyReLU(negative_slope=0.2); "
          "Conv2D(64, ...) likewise; Flatten; Dense(1) with no activation (a logit, no sigmoid).",
-    solution="""
-def build_discriminator():
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 4, strides=2, padding="same"),
-        keras.layers.LeakyReLU(negative_slope=0.2),
-        keras.layers.Conv2D(64, 4, strides=2, padding="same"),
-        keras.layers.LeakyReLU(negative_slope=0.2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(1),
-    ], name="discriminator")
-""",
 )
 
 
@@ -214,28 +184,6 @@ q4 = Exercise(
          "(real target 1, fake 0; inside the tape add self.r1_gamma / 2 * gan.r1_penalty(self.discriminator, "
          "real_images) to the loss you differentiate), then G with fresh noise and target 1 over "
          "generator.trainable_variables; update the trackers and return {name: tracker.result()}.",
-    solution="""
-    def train_step(self, real_images):
-        batch = tf.shape(real_images)[0]
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
-            d_loss = gan.discriminator_loss(real_logits, fake_logits, real_label=self.real_label)
-            d_total = d_loss + self.r1_gamma / 2 * gan.r1_penalty(self.discriminator, real_images)
-        grads = tape.gradient(d_total, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seeds)
-        with tf.GradientTape() as tape:
-            g_loss = gan.generator_loss(self.discriminator(self.generator(z, training=True), training=True))
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        values = {"d_loss": d_loss, "g_loss": g_loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-                  "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-""",
 )
 
 
@@ -283,14 +231,4 @@ q5 = Exercise(
     hint="Keras 3 reads `trainable` when a model's train function is first built. Toggle it: True before "
          "discriminator.train_on_batch, False before gan_model.train_on_batch; train G through `gan_model` "
          "with target 1.",
-    solution="""
-def classic_round(generator, discriminator, gan_model, real_images, z):
-    n = len(real_images)
-    fake_images = np.asarray(generator(z, training=False))
-    discriminator.trainable = True
-    discriminator.train_on_batch(np.concatenate([real_images, fake_images]),
-                                 np.concatenate([np.ones((n, 1)), np.zeros((len(z), 1))]))
-    discriminator.trainable = False
-    gan_model.train_on_batch(z, np.ones((len(z), 1)))
-""",
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checking import Exercise, Incorrect, NotAttempted, call_answer
+from .framework import Exercise, Incorrect, NotAttempted, call_answer
 
 
 def _np(x):
@@ -196,27 +196,12 @@ q1 = Exercise(
     checker=_check_sampling,
     hint="In call(): eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator); "
          "return z_mean + ops.exp(0.5 * z_log_var) * eps. Create the SeedGenerator in __init__.",
-    solution="""
-class MySampling(keras.layers.Layer):
-    def __init__(self, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def call(self, inputs):
-        z_mean, z_log_var = inputs
-        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
-        return z_mean + ops.exp(0.5 * z_log_var) * eps
-""",
 )
 
 q2 = Exercise(
     "KL divergence to the prior",
     checker=_check_kl,
     hint="KL(N(m, s^2) || N(0, 1)) = 0.5 * (m^2 + s^2 - log s^2 - 1) per dimension; sum over axis -1.",
-    solution="""
-def kl_divergence(z_mean, z_log_var):
-    return 0.5 * ops.sum(ops.square(z_mean) + ops.exp(z_log_var) - z_log_var - 1.0, axis=-1)
-""",
 )
 
 q3 = Exercise(
@@ -225,13 +210,6 @@ q3 = Exercise(
     hint="Per image: sum over all 784 pixels of the binary cross-entropy on logits, plus the KL summed over "
          "latent dimensions; then the mean over the batch. keras.losses.binary_crossentropy averages over the "
          "last axis, so compute the per-pixel terms yourself (or multiply by the pixel count).",
-    solution="""
-def vae_loss(x, logits, z_mean, z_log_var):
-    per_pixel = ops.maximum(logits, 0.0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    reconstruction = ops.sum(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=-1)
-    kl = 0.5 * ops.sum(ops.square(z_mean) + ops.exp(z_log_var) - z_log_var - 1.0, axis=-1)
-    return ops.mean(reconstruction + kl)
-""",
 )
 
 q4 = Exercise(
@@ -240,16 +218,6 @@ q4 = Exercise(
     hint="Dense to 7*7*64, Reshape((7, 7, 64)) (the sizes must multiply to the Dense width), two "
          "Conv2DTranspose(strides=2, padding='same') take 7 -> 14 -> 28, then Conv2D(1, 3, padding='same') "
          "with no activation.",
-    solution="""
-def build_decoder(latent_dim):
-    z = keras.Input(shape=(latent_dim,))
-    x = layers.Dense(7 * 7 * 64, activation="relu")(z)
-    x = layers.Reshape((7, 7, 64))(x)
-    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
-    logits = layers.Conv2D(1, 3, padding="same")(x)
-    return keras.Model(z, logits)
-""",
 )
 
 __all__ = ["q1", "q2", "q3", "q4", "NotAttempted"]

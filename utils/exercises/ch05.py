@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checking import Exercise, Incorrect, call_answer
+from .framework import Exercise, Incorrect, call_answer
 
 
 def _np(x):
@@ -155,34 +155,18 @@ q1 = Exercise(
     "Embed digits: the posterior mean",
     checker=_check_embed,
     hint="The encoder returns [z_mean, z_log_var]; keep z_mean. No sampling: a map needs one point per digit.",
-    solution="""
-def embed(encoder, images):
-    z_mean, _ = encoder.predict(images, verbose=0)
-    return z_mean
-""",
 )
 
 q2 = Exercise(
     "Reconstruct through the bottleneck",
     checker=_check_reconstruct,
     hint="z_mean = embed(...); logits = decoder.predict(z_mean); probabilities = 1 / (1 + exp(-logits)).",
-    solution="""
-def reconstruct(encoder, decoder, images):
-    z_mean, _ = encoder.predict(images, verbose=0)
-    logits = decoder.predict(z_mean, verbose=0)
-    return 1.0 / (1.0 + np.exp(-logits))
-""",
 )
 
 q3 = Exercise(
     "Linear interpolation in latent space",
     checker=_check_interpolate,
     hint="t = np.linspace(0, 1, steps)[:, None]; return (1 - t) * z0 + t * z1.",
-    solution="""
-def interpolate(z0, z1, steps):
-    t = np.linspace(0.0, 1.0, steps)[:, None]
-    return (1 - t) * np.asarray(z0) + t * np.asarray(z1)
-""",
 )
 
 q4 = Exercise(
@@ -190,15 +174,6 @@ q4 = Exercise(
     checker=_check_slerp,
     hint="omega = arccos(u0 . u1) for the unit vectors u0, u1; direction = (sin((1-t) omega) u0 + "
          "sin(t omega) u1) / sin(omega); scale it by (1-t)|z0| + t|z1|.",
-    solution="""
-def slerp(z0, z1, t):
-    z0, z1 = np.asarray(z0, float), np.asarray(z1, float)
-    n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
-    u0, u1 = z0 / n0, z1 / n1
-    omega = np.arccos(np.clip(u0 @ u1, -1.0, 1.0))
-    direction = (np.sin((1 - t) * omega) * u0 + np.sin(t * omega) * u1) / np.sin(omega)
-    return direction * ((1 - t) * n0 + t * n1)
-""",
 )
 
 __all__ = ["q1", "q2", "q3", "q4"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checking import Exercise, Incorrect, NotAttempted, call_answer
+from .framework import Exercise, Incorrect, NotAttempted, call_answer
 
 # ---------------------------------------------------------------- q1: shape arithmetic
 
@@ -35,7 +35,7 @@ _Q1_CASES = [  # (what it tests, input size, stack)
 
 
 def _keras_size(size, stack):
-    from ..faces import keras_stack
+    from ..chapters.faces import keras_stack
 
     return int(keras_stack(stack, size, channels=1).output_shape[1])
 
@@ -336,7 +336,7 @@ def _test_image():
 
 
 def _check_prepare_face(fn) -> str:
-    from ..faces import prepare_face as reference
+    from ..chapters.faces import prepare_face as reference
 
     image = _test_image()
     out = np.asarray(call_answer(fn, image.copy()))
@@ -430,22 +430,6 @@ q1 = Exercise(
     _check_output_size,
     hint="UpSampling2D(f): size * f. Conv2D 'valid': (size - kernel) // stride + 1; 'same': ceil(size / stride). "
          "Conv2DTranspose 'same': size * stride; 'valid': (size - 1) * stride + kernel. MaxPooling2D(f): size // f.",
-    solution="""
-def output_size(size, stack):
-    for layer in stack:
-        kind = layer[0]
-        if kind == "up":
-            size = size * layer[1]
-        elif kind == "pool":
-            size = size // layer[1]
-        else:
-            _, kernel, stride, padding = layer
-            if kind == "conv":
-                size = -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
-            else:  # "convT"
-                size = size * stride if padding == "same" else (size - 1) * stride + kernel
-    return size
-""",
 )
 
 q3 = Exercise(
@@ -454,16 +438,6 @@ q3 = Exercise(
     hint="Dense(4*4*256, use_bias=False) -> BatchNormalization -> ReLU -> Reshape((4, 4, 256)), then three "
          "Conv2DTranspose(f, 4, strides=2, padding='same') with f = 128, 64, 32, each + BN + ReLU, and a last "
          "Conv2DTranspose(3, 4, strides=2, padding='same', activation='tanh'): 4 -> 8 -> 16 -> 32 -> 64.",
-    solution="""
-def build_generator(latent_dim=100):
-    layers = [keras.Input((latent_dim,)), keras.layers.Dense(4 * 4 * 256, use_bias=False),
-              keras.layers.BatchNormalization(), keras.layers.ReLU(), keras.layers.Reshape((4, 4, 256))]
-    for f in (128, 64, 32):
-        layers += [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False),
-                   keras.layers.BatchNormalization(), keras.layers.ReLU()]
-    layers.append(keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh"))
-    return keras.Sequential(layers)
-""",
 )
 
 q4 = Exercise(
@@ -472,16 +446,6 @@ q4 = Exercise(
     hint="keras.Input((64, 64, 3)); Conv2D(32, 4, strides=2, padding='same') + LeakyReLU(0.2) (no BN here); then "
          "Conv2D 64, 128, 256 the same way, each + BatchNormalization + LeakyReLU(0.2); Flatten; Dense(1) with no "
          "activation (a logit).",
-    solution="""
-def build_discriminator():
-    layers = [keras.Input((64, 64, 3)), keras.layers.Conv2D(32, 4, strides=2, padding="same"),
-              keras.layers.LeakyReLU(negative_slope=0.2)]
-    for f in (64, 128, 256):
-        layers += [keras.layers.Conv2D(f, 4, strides=2, padding="same", use_bias=False),
-                   keras.layers.BatchNormalization(), keras.layers.LeakyReLU(negative_slope=0.2)]
-    layers += [keras.layers.Flatten(), keras.layers.Dense(1)]
-    return keras.Sequential(layers)
-""",
 )
 
 q5 = Exercise(
@@ -490,23 +454,6 @@ q5 = Exercise(
     hint="Tape 1: fake = G(z); d_loss = BCE(real_label, D(real)) + BCE(0, D(fake)) from logits; apply its gradient "
          "to D's variables with d_optimizer. Tape 2: g_loss = BCE(1, D(G(z))); apply its gradient to G's variables "
          "with g_optimizer. tf.nn.sigmoid_cross_entropy_with_logits(labels, logits) is BCE from logits.",
-    solution="""
-def train_step(generator, discriminator, g_optimizer, d_optimizer, real_images, z, real_label=0.9):
-    bce = tf.nn.sigmoid_cross_entropy_with_logits
-    with tf.GradientTape() as tape:
-        real_logits = discriminator(real_images, training=True)
-        fake_logits = discriminator(generator(z, training=True), training=True)
-        d_loss = (tf.reduce_mean(bce(tf.fill(tf.shape(real_logits), real_label), real_logits))
-                  + tf.reduce_mean(bce(tf.zeros_like(fake_logits), fake_logits)))
-    d_vars = discriminator.trainable_variables
-    d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-    with tf.GradientTape() as tape:
-        fake_logits = discriminator(generator(z, training=True), training=True)
-        g_loss = tf.reduce_mean(bce(tf.ones_like(fake_logits), fake_logits))
-    g_vars = generator.trainable_variables
-    g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-    return {"d_loss": d_loss, "g_loss": g_loss}
-""",
 )
 
 q2 = Exercise(
@@ -514,20 +461,6 @@ q2 = Exercise(
     _check_prepare_face,
     hint="Drop alpha (image[..., :3]), repeat a grey channel to 3, crop the centre min(H, W) square, resize to "
          "64x64 (tf.image.resize), then x / 255 * 2 - 1 as float32.",
-    solution="""
-def prepare_face(image, size=64):
-    image = np.asarray(image)
-    if image.ndim == 2:
-        image = image[..., None]
-    image = image[..., :3].astype("float32") / 255.0
-    if image.shape[-1] == 1:
-        image = np.repeat(image, 3, axis=-1)
-    h, w = image.shape[:2]
-    s = min(h, w)
-    top, left = (h - s) // 2, (w - s) // 2
-    image = tf.image.resize(image[top:top + s, left:left + s], (size, size), antialias=True).numpy()
-    return (np.clip(image, 0, 1) * 2 - 1).astype("float32")
-""",
 )
 
 q6 = Exercise(
@@ -535,12 +468,4 @@ q6 = Exercise(
     _check_stabilisers,
     hint="Think of the DCGAN paper's guidelines (optimizer, activations, normalisation, downsampling), the range of "
          "the data, and how a logit loss expects its input.",
-    solution="""
-def stabilisers():
-    # A: Adam(2e-4, beta_1=0.5); C: tanh + data in [-1, 1]; E: LeakyReLU(0.2) in D; F: one-sided label smoothing;
-    # I: BN in G's hidden layers; J: spectral normalisation in D; K: upsample + 3x3 conv (no checkerboard).
-    # Not B (BN on raw pixels in D), D (pooling), G (sigmoid twice), H (learning rate far too high),
-    # L (a D that is always ahead gives G no gradient).
-    return {"A", "C", "E", "F", "I", "J", "K"}
-""",
 )

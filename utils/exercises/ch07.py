@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import metrics
-from ..checking import Exercise, Incorrect, call_answer
+from .framework import Exercise, Incorrect, call_answer
 
 
 def _as_float(value, what: str) -> float:
@@ -168,15 +168,6 @@ q1 = Exercise(
     _check_frechet,
     hint="d^2 = ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 sqrtm(sigma1 @ sigma2)). Use scipy.linalg.sqrtm (a matrix "
          "square root, not np.sqrt) and keep `.real` of its result.",
-    solution="""
-from scipy import linalg
-
-def frechet_distance(mu1, sigma1, mu2, sigma2):
-    diff = np.asarray(mu1) - np.asarray(mu2)
-    covmean = linalg.sqrtm(np.asarray(sigma1) @ np.asarray(sigma2))
-    covmean = np.real(covmean)          # drop rounding noise in the imaginary part
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
-""",
 )
 
 q2 = Exercise(
@@ -184,13 +175,6 @@ q2 = Exercise(
     _check_score,
     hint="p_y = probs.mean(axis=0); kl = sum over classes of probs * (log probs - log p_y); score = exp(mean kl). "
          "Add 1e-12 inside the logs so zeros do not give NaN.",
-    solution="""
-def score_from_probs(probs):
-    probs = np.asarray(probs, dtype=np.float64)
-    p_y = probs.mean(axis=0, keepdims=True)                       # marginal class distribution
-    kl = np.sum(probs * (np.log(probs + 1e-12) - np.log(p_y + 1e-12)), axis=1)
-    return float(np.exp(kl.mean()))
-""",
 )
 
 q3 = Exercise(
@@ -200,16 +184,4 @@ q3 = Exercise(
          "real-real distance matrix; column 0 is the point itself). A fake point is 'in' when its distance to some "
          "real point i is <= radius_i. Precision = fraction of fake points in the real manifold; recall = the same "
          "with the roles of real and fake swapped.",
-    solution="""
-def precision_recall(real, fake, k=3):
-    def dist(a, b):  # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: no (N, M, D) array in memory
-        return np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0))
-
-    def coverage(points, reference):
-        radii = np.sort(dist(reference, reference), axis=1)[:, k]   # column 0 is the point itself
-        return float(np.mean((dist(points, reference) <= radii[None, :]).any(axis=1)))
-
-    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
-    return coverage(fake, real), coverage(real, fake)
-""",
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checking import Exercise, Incorrect, call_answer
+from .framework import Exercise, Incorrect, call_answer
 
 
 def _np(value, what: str) -> np.ndarray:
@@ -61,8 +61,6 @@ q1 = Exercise(
     _check_kl,
     hint="For one dimension KL(N(mu, s^2) || N(0,1)) = 0.5 (s^2 + mu^2 - 1 - log s^2). With log_var = log s^2, "
          "sum that over the latent axis (axis=-1).",
-    solution="def kl_divergence(mu, log_var):\n"
-             "    return 0.5 * np.sum(np.exp(log_var) + mu**2 - 1.0 - log_var, axis=-1)",
 )
 
 
@@ -100,9 +98,6 @@ q2 = Exercise(
     _check_ns_loss,
     hint="The generator wants D(G(z)) = sigmoid(logit) to be 1: minimise -log sigmoid(logit) = softplus(-logit), "
          "averaged over the batch. Work from logits for numerical stability.",
-    solution="def generator_loss(fake_logits):\n"
-             "    return np.mean(np.logaddexp(0.0, -np.asarray(fake_logits)))\n"
-             "# Keras: keras.losses.BinaryCrossentropy(from_logits=True)(ones_like(fake_logits), fake_logits)",
 )
 
 
@@ -134,10 +129,6 @@ q3 = Exercise(
     _check_convt,
     hint="A transposed convolution undoes the size arithmetic of a convolution. In Keras with "
          "output_padding=None: padding='same' -> size * stride; padding='valid' -> (size - 1) * stride + kernel.",
-    solution="def conv_transpose_output_size(size, kernel, stride, padding):\n"
-             "    if padding == 'same':\n"
-             "        return size * stride\n"
-             "    return (size - 1) * stride + kernel",
 )
 
 
@@ -193,10 +184,6 @@ q4 = Exercise(
     _check_frechet,
     hint="d^2 = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)); use scipy.linalg.sqrtm for the matrix square "
          "root and keep its real part (round-off can add tiny imaginary parts).",
-    solution="from scipy import linalg\n\n"
-             "def frechet_distance(mu1, sigma1, mu2, sigma2):\n"
-             "    covmean = np.real(linalg.sqrtm(sigma1 @ sigma2))\n"
-             "    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1 + sigma2 - 2.0 * covmean))",
 )
 
 
@@ -240,9 +227,6 @@ q5 = Exercise(
     _check_reparam,
     hint="z = mu + sigma * eps with sigma = exp(0.5 * log_var). Use keras.ops.exp so it works on NumPy arrays "
          "and tensors alike.",
-    solution="import keras\n\n"
-             "def reparameterize(mu, log_var, eps):\n"
-             "    return mu + keras.ops.exp(0.5 * log_var) * eps",
 )
 
 
@@ -288,13 +272,6 @@ q6 = Exercise(
     _check_js,
     hint="m = (p + q) / 2; JS = 0.5 * KL(p || m) + 0.5 * KL(q || m); KL(a || b) = sum a_i log(a_i / b_i) over "
          "a_i > 0. Natural log.",
-    solution="def js_divergence(p, q):\n"
-             "    p, q = np.asarray(p, float), np.asarray(q, float)\n"
-             "    m = 0.5 * (p + q)\n"
-             "    def kl(a, b):\n"
-             "        keep = a > 0\n"
-             "        return np.sum(a[keep] * np.log(a[keep] / b[keep]))\n"
-             "    return 0.5 * kl(p, m) + 0.5 * kl(q, m)",
 )
 
 
@@ -338,11 +315,6 @@ q7 = Exercise(
     _check_sample_z,
     hint="Three things: (1) the layer passes one argument, a list; (2) `K` (keras.backend) is not Keras 3 — use "
          "keras.ops and keras.random; (3) draw from a SeedGenerator created once, so each call differs.",
-    solution="seed_gen = keras.random.SeedGenerator(42)\n\n"
-             "def sample_z(inputs):\n"
-             "    z_mean, z_log_var = inputs\n"
-             "    eps = keras.random.normal(keras.ops.shape(z_mean), seed=seed_gen)\n"
-             "    return z_mean + keras.ops.exp(0.5 * z_log_var) * eps",
 )
 
 
@@ -389,11 +361,6 @@ q8 = Exercise(
     _check_vae_loss,
     hint="Per example: sum over pixels of sigmoid cross-entropy from logits, plus 0.5 * sum(exp(lv) + mu^2 - 1 - lv). "
          "Return the mean over the batch.",
-    solution="import tensorflow as tf\n\n"
-             "def vae_loss(x, logits, z_mean, z_log_var):\n"
-             "    recon = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), [1, 2, 3])\n"
-             "    kl = 0.5 * tf.reduce_sum(tf.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=-1)\n"
-             "    return tf.reduce_mean(recon + kl)",
 )
 
 
@@ -437,15 +404,6 @@ q9 = Exercise(
     hint="7*7*128 = 6272 numbers cannot be reshaped to 28*28*1 = 784. Upsample instead: Dense(7*7*128) -> Reshape "
          "-> Conv2DTranspose(64, 4, strides=2, padding='same') -> Conv2DTranspose(1, 4, strides=2, padding='same', "
          "activation='tanh').",
-    solution="def build_generator(latent_dim=100):\n"
-             "    z = keras.Input((latent_dim,))\n"
-             "    h = layers.Dense(7 * 7 * 128)(z)\n"
-             "    h = layers.LeakyReLU(negative_slope=0.2)(layers.BatchNormalization()(h))\n"
-             "    h = layers.Reshape((7, 7, 128))(h)\n"
-             "    h = layers.Conv2DTranspose(64, 4, strides=2, padding='same')(h)\n"
-             "    h = layers.LeakyReLU(negative_slope=0.2)(layers.BatchNormalization()(h))\n"
-             "    x = layers.Conv2DTranspose(1, 4, strides=2, padding='same', activation='tanh')(h)\n"
-             "    return keras.Model(z, x)",
 )
 
 
@@ -461,14 +419,6 @@ q10 = Exercise(
     hint="Each UpSampling2D doubles the size but each 3x3 'valid' Conv2D then removes 2 pixels, and six doublings "
          "from 7 overshoot anyway. Start from 4x4 (or 8x8), use padding='same', double exactly 4 (or 3) times to "
          "reach 64, and end with 3 channels and tanh.",
-    solution="def build_face_generator(latent_dim=100):\n"
-             "    z = keras.Input((latent_dim,))\n"
-             "    h = layers.Reshape((4, 4, 256))(layers.Dense(4 * 4 * 256)(z))\n"
-             "    for filters in (128, 64, 32):\n"
-             "        h = layers.Conv2DTranspose(filters, 4, strides=2, padding='same')(h)\n"
-             "        h = layers.LeakyReLU(negative_slope=0.2)(layers.BatchNormalization()(h))\n"
-             "    x = layers.Conv2DTranspose(3, 4, strides=2, padding='same', activation='tanh')(h)\n"
-             "    return keras.Model(z, x)   # 4 -> 8 -> 16 -> 32 -> 64",
 )
 
 
@@ -542,22 +492,6 @@ q11 = Exercise(
     _check_train_step,
     hint="Look at where `fake` is computed for the generator update, which labels its loss uses, and which "
          "variables the gradient is taken with respect to.",
-    solution="def train_step(generator, discriminator, g_opt, d_opt, real, z):\n"
-             "    bce = tf.nn.sigmoid_cross_entropy_with_logits\n"
-             "    with tf.GradientTape() as tape:\n"
-             "        fake = generator(z, training=True)\n"
-             "        real_logits = discriminator(real, training=True)\n"
-             "        fake_logits = discriminator(fake, training=True)\n"
-             "        d_loss = (tf.reduce_mean(bce(labels=tf.ones_like(real_logits), logits=real_logits))\n"
-             "                  + tf.reduce_mean(bce(labels=tf.zeros_like(fake_logits), logits=fake_logits)))\n"
-             "    grads = tape.gradient(d_loss, discriminator.trainable_variables)\n"
-             "    d_opt.apply_gradients(zip(grads, discriminator.trainable_variables))\n"
-             "    with tf.GradientTape() as tape:\n"
-             "        fake_logits = discriminator(generator(z, training=True), training=True)\n"
-             "        g_loss = tf.reduce_mean(bce(labels=tf.ones_like(fake_logits), logits=fake_logits))\n"
-             "    grads = tape.gradient(g_loss, generator.trainable_variables)\n"
-             "    g_opt.apply_gradients(zip(grads, generator.trainable_variables))\n"
-             "    return d_loss, g_loss",
 )
 
 DRILLS = [q1, q2, q3, q4, q5, q6]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checking import Exercise, Incorrect, call_answer
+from .framework import Exercise, Incorrect, call_answer
 
 
 def _scalar(value, what: str) -> float:
@@ -44,8 +44,6 @@ q1 = Exercise(
     _check_agreement,
     hint="The classifier's guess for each sample is np.argmax(probs, axis=1); compare it with the requested labels "
          "and take the mean of the matches.",
-    solution="def label_agreement(probs, requested):\n"
-             "    return float(np.mean(np.argmax(probs, axis=1) == np.asarray(requested)))",
 )
 
 
@@ -90,8 +88,6 @@ q2 = Exercise(
     _check_masked_mse,
     hint="mask is 1 on observed pixels and 0 in the hole. Loss = sum(mask * (x - x_hat)^2) / sum(mask). Use "
          "keras.ops or tf so it works on tensors and gradients flow to x_hat.",
-    solution="def masked_mse(x, x_hat, mask):\n"
-             "    return keras.ops.sum(mask * keras.ops.square(x - x_hat)) / keras.ops.sum(mask)",
 )
 
 
@@ -129,10 +125,6 @@ q3 = Exercise(
     "PSNR, the standard enhancement score",
     _check_psnr,
     hint="Per image: MSE over its pixels, PSNR = 10 * log10(max_value**2 / MSE) in dB. Return the mean over images.",
-    solution="def psnr(a, b, max_value=1.0):\n"
-             "    a, b = np.asarray(a, float), np.asarray(b, float)\n"
-             "    mse = np.mean((a - b) ** 2, axis=tuple(range(1, a.ndim)))\n"
-             "    return float(np.mean(10 * np.log10(max_value**2 / mse)))",
 )
 
 
@@ -160,9 +152,6 @@ q4 = Exercise(
     _check_scaled_loss,
     hint="Each replica sees global_batch_size / num_replicas examples and the gradients are SUMMED across "
          "replicas. Return sum(per_example_losses) / global_batch_size.",
-    solution="def replica_loss(per_example_losses, global_batch_size):\n"
-             "    return tf.reduce_sum(per_example_losses) / global_batch_size\n"
-             "# or tf.nn.compute_average_loss(per_example_losses, global_batch_size=global_batch_size)",
 )
 
 EXERCISES = [q1, q2, q3, q4]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .checking import Incorrect, NotAttempted, call_answer
+from .framework import Incorrect, NotAttempted, call_answer
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .gan import make_train_step
+from ..gan import make_train_step
 
 LATENT_DIM = 100
 IMAGE_SIZE = 64

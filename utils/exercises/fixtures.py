@@ -1,0 +1,441 @@
+"""Shared fixtures of the exercise checkers: the one home of what several chapters' checkers use.
+
+Every chapter module (`ch02.py`, `ch03.py`, ...) imports from here, from `framework` and from the
+course's core (`utils.gan`, `utils.vae`, `utils.training`), and never from another chapter.
+
+- numbers: `describe`, `as_numbers`, `as_scalar`, `softplus`;
+- calling a learner's model: `check_model`, `call_model`, `all_layers`, `keras2_spellings`;
+- tiny networks and data, seeded with local generators (never the learner's global random state):
+  `tiny_gan`, `real_batch`, `clone`;
+- optimisers that record which variables they were asked to update: `RecordingAdam`, `RecordingSGD`;
+- grading a GAN step by what it computes: `same_noise`, `GanSetup`, `Step`, `reference_step`,
+  `grade_step`, with the named mistakes `D_MISTAKES` and `G_MISTAKES`.
+
+A step checker runs the learner's step and `gan.gan_update` (the course's one GAN update) from the
+same weights, on the same real batch and the same noise, with plain SGD, and compares the weights
+after the step. Plain SGD, not Adam: Adam's first step is about lr * sign(gradient), so a gradient
+16 times too large (a summed loss) or of another size would move the weights just the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .. import gan
+from ..training import snapshot_weights
+from .framework import Incorrect, call_answer, summarise_error
+
+LR = 0.05  # SGD learning rate of the step checks: large enough that a step moves weights visibly
+TOLERANCE = 2e-3  # weights agree when they differ by less than this fraction of the reference's update
+
+
+# ----------------------------------------------------------------------------------------- numbers
+def describe(value) -> str:
+    """A short account of a value for a verdict: its type and, where useful, its shape or content."""
+    if isinstance(value, keras.Model):
+        return f"a keras Model ({value.name!r})"
+    if isinstance(value, (str, bytes)):
+        text = repr(value)
+        return f"a string {text[:60]}{'...' if len(text) > 60 else ''}"
+    if value is None or isinstance(value, (bool, int, float, complex)):
+        return repr(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        dtype = getattr(value.dtype, "name", value.dtype)
+        return f"an array of shape {tuple(value.shape)} and dtype {dtype}"
+    if isinstance(value, (list, tuple, dict, set)):
+        return f"a {type(value).__name__} of {len(value)} item(s)"
+    return f"a {type(value).__name__}"
+
+
+def as_numbers(value, what: str, finite: bool = True) -> np.ndarray:
+    """`value` as a float64 array, or Incorrect saying what came back instead of numbers."""
+    if isinstance(value, (str, bytes, keras.Model, dict)) or callable(value):
+        raise Incorrect(f"{what} should be numbers (an array or tensor), got {describe(value)}")
+    try:
+        array = np.asarray(value, dtype="float64")
+    except Exception as err:
+        raise Incorrect(f"{what} should be numbers (an array or tensor), got {describe(value)}") from err
+    if finite and not np.all(np.isfinite(array)):
+        bad = array[~np.isfinite(array)].ravel()[0]
+        raise Incorrect(f"{what} contains {bad} (not a finite number): expected finite values")
+    return array
+
+
+def as_scalar(value, what: str) -> float:
+    """One finite number, or Incorrect saying what came back."""
+    if isinstance(value, complex) or np.iscomplexobj(value):
+        raise Incorrect(f"{what} is a complex number ({value}): keep the real part (`.real`)")
+    array = as_numbers(value, what)
+    if array.size != 1:
+        raise Incorrect(f"{what} should be one number, got an array of shape {array.shape}")
+    return float(array.reshape(()))
+
+
+def softplus(x):
+    """log(1 + exp(x)), stable for large |x|: the logistic losses written from logits."""
+    return np.logaddexp(0.0, x)
+
+
+# --------------------------------------------------------------------------- a learner's models
+def check_model(model, what: str) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise Incorrect(f"{what} should return a keras.Model, got {describe(model)}")
+    if not model.trainable_weights:
+        raise Incorrect(f"the {what} has no trainable weights")
+    return model
+
+
+def call_model(model, inputs, what: str, training=False) -> np.ndarray:
+    """Call a learner's model on `inputs`; an error becomes a verdict that names the input shape."""
+    try:
+        out = model(inputs, training=training)
+    except Exception as err:
+        raise Incorrect(f"the {what} fails on a batch of shape {np.shape(inputs)}: "
+                        f"{summarise_error(err)}") from err
+    return as_numbers(out, f"the {what}'s output", finite=False)
+
+
+def all_layers(model) -> list:
+    """All layers, flattening nested models and unwrapping wrappers such as SpectralNormalization."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found += all_layers(layer)
+        else:
+            found.append(layer.layer if isinstance(layer, keras.layers.Wrapper) else layer)
+    return found
+
+
+# Keras 3 still builds these Keras 2 spellings, with a warning; the course teaches their replacements.
+_KERAS2 = {
+    "`alpha` is deprecated": "LeakyReLU(alpha=...) is the Keras 2 spelling: Keras 3 calls it "
+                             "LeakyReLU(negative_slope=...)",
+    "`input_shape`/`input_dim`": "Dense(..., input_shape=...) is the Keras 2 way to give the input: "
+                                 "in Keras 3 start the model with keras.Input((latent_dim,))",
+}
+
+
+@contextlib.contextmanager
+def keras2_spellings():
+    """Collects the Keras 2 spellings used while the block runs, as messages in the yielded list."""
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # a warning shown once already must still be seen here
+        yield found
+    for warning in caught:
+        found += [fix for key, fix in _KERAS2.items() if key in str(warning.message)]
+
+
+# ------------------------------------------------------------------------ tiny networks and data
+def real_batch(n=16, seed=0) -> np.ndarray:
+    """MNIST-shaped blobs in [-1, 1] that look nothing like noise: something for a step to learn."""
+    rng = np.random.default_rng(seed)
+    x = -np.ones((n, 28, 28, 1), "float32")
+    for i in range(n):
+        r, c = rng.integers(6, 22, size=2)
+        x[i, r - 4:r + 4, c - 2:c + 2] = 1.0
+    return x
+
+
+def tiny_gan(latent_dim=8, shape=(28, 28, 1), seed=0, hidden=32):
+    """A small Dense generator (tanh output of `shape`) and discriminator (one logit), seeded locally.
+
+    The layers have explicit names so that G's and D's variables never share a path (RecordingSGD
+    tells them apart by path).
+    """
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(shape))
+    g = keras.Sequential([keras.Input((latent_dim,)), keras.layers.Dense(hidden, name="g_hidden"),
+                          keras.layers.LeakyReLU(negative_slope=0.2, name="g_act"),
+                          keras.layers.Dense(size, activation="tanh", name="g_out"),
+                          keras.layers.Reshape(shape, name="g_image")], name="tiny_generator")
+    d = keras.Sequential([keras.Input(shape), keras.layers.Flatten(name="d_flat"),
+                          keras.layers.Dense(hidden, name="d_hidden"),
+                          keras.layers.LeakyReLU(negative_slope=0.2, name="d_act"),
+                          keras.layers.Dense(1, name="d_logit")], name="tiny_discriminator")
+    for model in (g, d):
+        model.set_weights([rng.normal(0, 1 / np.sqrt(w.shape[0]) if w.ndim > 1 else 0.1, w.shape)
+                           .astype("float32") for w in model.get_weights()])
+    return g, d
+
+
+def make_confident(d, images, centre=-6.0, spread=9.0) -> None:
+    """Rescale D's last layer so its logits on `images` spread about `centre` with std `spread`.
+
+    Why: with logits of -20 and below some of D's probabilities round to 0 in float32. A loss that
+    applies a sigmoid and then a cross-entropy on probabilities clips them there and loses their
+    gradient, so only such logits tell it from a loss computed from logits.
+    """
+    kernel, bias = d.layers[-1].get_weights()
+    logits = np.asarray(d(images, training=False)) - bias
+    kernel = kernel * spread / max(float(logits.std()), 1e-6)
+    d.layers[-1].set_weights([kernel, np.full_like(bias, centre - float(logits.mean()) * spread
+                                                   / max(float(logits.std()), 1e-6))])
+
+
+def clone(model, weights):
+    """A fresh copy of `model` holding `weights` (so every run starts from identical weights)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(weights)
+    return copy
+
+
+class _Recording:
+    """Mixin: remembers the paths of the variables it was asked to update (read at trace time too)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.touched: set[str] = set()
+
+    def apply(self, grads, trainable_variables=None):
+        if trainable_variables is not None:
+            self.touched.update(v.path for v in trainable_variables)
+        return super().apply(grads, trainable_variables)
+
+
+class RecordingAdam(_Recording, keras.optimizers.Adam):
+    """Adam that records which variables it updated."""
+
+
+class RecordingSGD(_Recording, keras.optimizers.SGD):
+    """SGD that records which variables it updated."""
+
+
+# ------------------------------------------------------------------------------- the same noise
+@contextlib.contextmanager
+def same_noise(seed=0, fixed=None, reuse=False):
+    """While active, every standard-normal draw comes from one script, so two steps see the same z.
+
+    Why: a learner's step draws its own noise (tf.random.normal, keras.random.normal with its own
+    SeedGenerator, np.random.normal), and `gan.gan_update` draws with keras.random.normal. Comparing
+    their updates needs the same z; comparing statistics over many steps would be slow and loose.
+    So during the block the k-th draw is the k-th draw of one `keras.random.SeedGenerator(seed)`:
+    a variable, so it also works inside a tf.function and from one fit() step to the next. With
+    `fixed=z` every draw is z (for steps that are given z); with `reuse=True` every draw repeats the
+    first (the reference for a step that feeds G the noise D saw). The learner's global random
+    state is not used. The patched functions are put back on exit.
+    """
+    originals = {(tf.random, "normal"): tf.random.normal, (keras.random, "normal"): keras.random.normal,
+                 (np.random, "normal"): np.random.normal, (np.random, "randn"): np.random.randn,
+                 (np.random, "standard_normal"): np.random.standard_normal}
+    seeds, first = keras.random.SeedGenerator(seed), []
+    keras_normal = keras.random.normal
+
+    def draw(shape, mean=0.0, stddev=1.0, dtype=None, seed=None, name=None):
+        dtype = keras.backend.standardize_dtype(dtype or "float32")
+        if fixed is not None:
+            value = tf.reshape(tf.cast(fixed, dtype), shape)
+        elif reuse and first:
+            value = first[0]
+        else:
+            value = keras_normal(shape, dtype=dtype, seed=seeds)
+            first.append(value)
+        return value * stddev + mean
+
+    def numpy_draw(size, loc=0.0, scale=1.0):
+        if not tf.executing_eagerly():  # NumPy inside a traced function: leave it alone
+            return originals[np.random, "normal"](loc, scale, size)
+        shape = () if size is None else (size,) if np.ndim(size) == 0 else tuple(size)
+        return np.asarray(draw(shape, dtype="float32"), "float64") * scale + loc
+
+    patches = {(tf.random, "normal"): draw, (keras.random, "normal"): draw,
+               (np.random, "normal"): lambda loc=0.0, scale=1.0, size=None: numpy_draw(size, loc, scale),
+               (np.random, "randn"): lambda *dims: numpy_draw(dims),
+               (np.random, "standard_normal"): lambda size=None: numpy_draw(size)}
+    try:
+        for (module, name), function in patches.items():
+            setattr(module, name, function)
+        yield
+    finally:
+        for (module, name), function in originals.items():
+            setattr(module, name, function)
+
+
+# ------------------------------------------------------------------------- a step and its reference
+@dataclass
+class GanSetup:
+    """Tiny G and D with their starting weights, real batches and (for steps given z) the noise."""
+
+    g: keras.Model
+    d: keras.Model
+    batches: list
+    z: np.ndarray | None
+    latent_dim: int
+    g0: list = field(default_factory=list)
+    d0: list = field(default_factory=list)
+
+    def fresh(self):
+        """Copies of G and D at the starting weights."""
+        return clone(self.g, self.g0), clone(self.d, self.d0)
+
+    def noise(self):
+        """The `same_noise` arguments for this set-up: the given z, or a seeded script."""
+        return {"fixed": self.z} if self.z is not None else {"seed": 7}
+
+
+def gan_setup(latent_dim=8, shape=(28, 28, 1), n=16, seed=0, batches=1, given_z=False) -> GanSetup:
+    """Tiny networks, `batches` real batches of `n` and a confident D (see `make_confident`)."""
+    rng = np.random.default_rng(seed + 100)
+    g, d = tiny_gan(latent_dim, shape, seed)
+    if shape == (28, 28, 1):
+        real = [real_batch(n, seed + i) for i in range(batches)]
+    else:
+        real = [rng.uniform(-1, 1, (n,) + tuple(shape)).astype("float32") for _ in range(batches)]
+    z = rng.standard_normal((n, latent_dim)).astype("float32")
+    make_confident(d, np.concatenate([real[0], np.asarray(g(z))]))
+    return GanSetup(g, d, real, z if given_z else None, latent_dim, g.get_weights(), d.get_weights())
+
+
+@dataclass
+class Step:
+    """What one run of a step left: the weights of G and D after it, and the losses it reported."""
+
+    g: list
+    d: list
+    d_loss: float | None = None
+    g_loss: float | None = None
+
+
+def reference_step(setup: GanSetup, d_lr=LR, reuse=False, simultaneous=False, **options) -> Step:
+    """`gan.gan_update` with SGD on copies of the set-up, over its batches, with the same noise.
+
+    `options` go to gan_update (real_label, r1_gamma, d_loss_fn, g_loss_fn): the named mistakes
+    below are gan_update with another loss. `simultaneous`: G's update is taken against D before
+    D's update (both gradients from the same D), which is also a correct GAN step.
+    """
+    if simultaneous:
+        d_side = reference_step(setup, d_lr, reuse, **options)
+        g_side = reference_step(setup, 0.0, reuse, **options)  # D does not move: G sees the old D
+        return Step(g_side.g, d_side.d, d_side.d_loss, g_side.g_loss)
+    g, d = setup.fresh()
+    g_opt, d_opt = keras.optimizers.SGD(LR), keras.optimizers.SGD(d_lr)
+    with same_noise(reuse=reuse, **setup.noise()):
+        for real in setup.batches:
+            out = gan.gan_update(g, d, g_opt, d_opt, tf.constant(real), None, setup.latent_dim, **options)
+    return Step(snapshot_weights(g), snapshot_weights(d), float(out["d_loss"]), float(out["g_loss"]))
+
+
+def _bce_probabilities(target, probabilities):
+    return keras.losses.BinaryCrossentropy()(tf.fill(tf.shape(probabilities), target), probabilities)
+
+
+# (message, gan_update options): each is the reference update with one typical mistake in it.
+D_MISTAKES = [
+    ("D's labels are swapped: real images get target 1, generated ones target 0",
+     {"d_loss_fn": lambda r, f: gan.discriminator_loss(f, r)}),
+    ("D's loss treats the logits as probabilities: D returns logits, so use from_logits=True",
+     {"d_loss_fn": lambda r, f: _bce_probabilities(1.0, r) + _bce_probabilities(0.0, f)}),
+    ("D's loss applies a sigmoid, then a cross-entropy on probabilities: where D is confident "
+     "they round to 0 or 1, the loss is clipped and its gradient lost. Work from the logits "
+     "(from_logits=True)",
+     {"d_loss_fn": lambda r, f: _bce_probabilities(1.0, tf.sigmoid(r))
+      + _bce_probabilities(0.0, tf.sigmoid(f))}),
+    ("D's loss is summed over the batch: take the batch mean of each term",
+     {"d_loss_fn": lambda r, f: gan.discriminator_loss(r, f) * tf.cast(tf.shape(r)[0], tf.float32)}),
+    ("D's loss has only the real-image term: add BCE(0, D(G(z))) for the generated images",
+     {"d_loss_fn": lambda r, f: tf.reduce_mean(tf.nn.softplus(-r))}),
+]
+G_MISTAKES = [
+    ("G was trained toward target 0 ('look fake'): its target is 1, 'real'",
+     {"g_loss_fn": lambda f: -gan.saturating_generator_loss(f)}),
+    ("G uses the saturating loss log(1 - D(G(z))): its gradient vanishes while D rejects the fakes; "
+     "minimise the non-saturating -log D(G(z)), BCE with target 1",
+     {"g_loss_fn": gan.saturating_generator_loss}),
+    ("G's loss treats the logits as probabilities: D returns logits, so use from_logits=True",
+     {"g_loss_fn": lambda f: _bce_probabilities(1.0, f)}),
+    ("G's loss applies a sigmoid, then a cross-entropy on probabilities: where D confidently "
+     "rejects a fake its probability rounds to 0, the loss is clipped and G gets no gradient there. "
+     "Work from the logits (from_logits=True)",
+     {"g_loss_fn": lambda f: _bce_probabilities(1.0, tf.sigmoid(f))}),
+    ("G's loss is summed over the batch: take the batch mean",
+     {"g_loss_fn": lambda f: gan.generator_loss(f) * tf.cast(tf.shape(f)[0], tf.float32)}),
+]
+RANDOM_G = ("G's update changes from run to run with the same weights, batch and noise: G was "
+            "trained toward random targets (the article's mistake): its target is 1, 'real'")
+RANDOM_D = ("D's update changes from run to run with the same weights, batch and noise: its targets "
+            "are random; real images get target 1, generated ones target 0")
+
+
+def _max_diff(a, b) -> float:
+    return float(max((np.abs(np.asarray(x) - np.asarray(y)).max() for x, y in zip(a, b)), default=0.0))
+
+
+def _close(got, want, start) -> bool:
+    """Weights `got` equal `want` up to TOLERANCE of the update that led from `start` to `want`."""
+    return _max_diff(got, want) <= TOLERANCE * max(_max_diff(want, start), 1e-6) + 1e-7
+
+
+def _named(got, start, setup, mistakes, side, base):
+    for message, options in mistakes:
+        if _close(getattr(got, side), getattr(reference_step(setup, **base, **options), side), start):
+            return message
+    return None
+
+
+def grade_step(got: Step, setup: GanSetup, accepted=({},), d_mistakes=(), g_mistakes=(),
+               rerun=None, losses=True) -> Step:
+    """Compare a learner's step with the reference; raise Incorrect naming the mistake, if any.
+
+    `accepted`: reference options that count as right (the first is the course's step); the
+    mistakes are tried on top of the first. `rerun()` runs the learner's step again from the same
+    start, to tell random targets (the article's) from other mistakes. Returns the matching reference.
+    """
+    refs = [reference_step(setup, **options) for options in accepted]
+    if not any(_close(got.d, ref.d, setup.d0) for ref in refs):
+        message = _named(got, setup.d0, setup, list(D_MISTAKES) + list(d_mistakes), "d", accepted[0])
+        if message is None and rerun is not None and not _close(rerun().d, got.d, setup.d0):
+            message = RANDOM_D
+        raise Incorrect(message or f"D's weights after the step differ from one SGD step on "
+                        f"gan.discriminator_loss (real -> 1, fake -> 0, from logits, batch means) by up "
+                        f"to {_max_diff(got.d, refs[0].d):.2g}")
+    match = next((ref for ref in refs if _close(got.d, ref.d, setup.d0) and _close(got.g, ref.g, setup.g0)),
+                 None)
+    if match is None:
+        message = _named(got, setup.g0, setup, list(G_MISTAKES) + list(g_mistakes), "g", accepted[0])
+        if message is None and rerun is not None and not _close(rerun().g, got.g, setup.g0):
+            message = RANDOM_G
+        raise Incorrect(message or f"D's update is right, but G's weights after the step differ from "
+                        f"one SGD step on the non-saturating loss BCE(1, D(G(z))) by up to "
+                        f"{_max_diff(got.g, refs[0].g):.2g}")
+    if losses:
+        for name in ("d_loss", "g_loss"):
+            mine, want = getattr(got, name), getattr(match, name)
+            if mine is not None and not np.isclose(mine, want, rtol=1e-3, atol=1e-4):
+                raise Incorrect(f"the update is right, but the {name} you return is {mine:.4f}; expected "
+                                f"{want:.4f}, the loss before the update (D's without any penalty term)")
+    return match
+
+
+def loss_values(logs, keys=("d_loss", "g_loss")) -> list[float]:
+    """The named losses a step returned (a dict, or a pair in that order), as floats."""
+    if isinstance(logs, (tuple, list)) and len(logs) == len(keys):
+        logs = dict(zip(keys, logs))
+    if not isinstance(logs, dict):
+        raise Incorrect(f"return a dict with {', '.join(map(repr, keys))}, got {describe(logs)}")
+    missing = [key for key in keys if key not in logs]
+    if missing:
+        raise Incorrect(f"the returned dict has no {missing[0]!r} (keys: {sorted(map(str, logs))})")
+    return [as_scalar(logs[key], key) for key in keys]
+
+
+def check_who_moved(g, d, g_opt, d_opt, g_before, d_before) -> None:
+    """The optimisers kept to their own network, and both networks moved (frozen-D trap)."""
+    g_paths = {v.path for v in g.trainable_variables}
+    d_paths = {v.path for v in d.trainable_variables}
+    if d_opt is not None and d_opt.touched & g_paths:
+        raise Incorrect("the discriminator's optimiser also updated generator weights: compute the "
+                        "discriminator's gradients for discriminator.trainable_variables only")
+    if g_opt is not None and g_opt.touched & d_paths:
+        raise Incorrect("the generator's optimiser also updated the discriminator: in the generator's "
+                        "update, take gradients with respect to generator.trainable_variables only")
+    if _max_diff(snapshot_weights(d), d_before) == 0.0:
+        raise Incorrect("the discriminator's weights did not move in a full step (a frozen discriminator? "
+                        "In Keras 3, discriminator.trainable = False also stops discriminator.train_on_batch)")
+    if _max_diff(snapshot_weights(g), g_before) == 0.0:
+        raise Incorrect("the generator's weights did not move in a full step")
