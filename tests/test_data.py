@@ -70,7 +70,7 @@ def test_npz_full_and_test_only(tmp_path):
 
 def test_npz_errors(tmp_path):
     (tmp_path / "mnist.npz").write_bytes(b"garbage")
-    with pytest.raises(data.DataError, match="corrupt"):
+    with pytest.raises(data.DataError, match="not an .npz archive"):
         utils.load_mnist(data_dir=tmp_path, verbose=False)
     np.savez(tmp_path / "mnist.npz", images=np.zeros((3, 28, 28), np.uint8))
     with pytest.raises(data.DataError, match="lacks the keys"):
@@ -216,3 +216,64 @@ def test_load_from_folder_and_image_data_directly(t10k_folder):
     assert isinstance(loaded, data.ImageData) and len(loaded.x_train) == 8000
     with pytest.raises(ValueError):
         data.load_from_folder(folder, name="cifar")
+
+
+# ---------------------------------------------------------------- what a learner's folder may hold
+def test_a_browser_decompressed_gz_file_is_read_with_a_note(tmp_path):
+    images, labels = fake_digits(9000)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, compress=False)  # unpacked, same name
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
+    note = "t10k-images-idx3-ubyte.gz is named .gz but is not compressed"
+    with pytest.warns(UserWarning, match=note):
+        loaded = utils.load_mnist(data_dir=tmp_path, verbose=False)
+    np.testing.assert_array_equal(loaded.x_train, images[:8000])
+
+
+def test_images_without_labels_name_the_missing_file(tmp_path):
+    images, _ = fake_digits(20)
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", images)
+    with pytest.raises(data.DataError) as info:
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+    message = str(info.value)
+    assert "holds train-images-idx3-ubyte.gz but not its labels, train-labels-idx1-ubyte.gz" \
+        in message
+    assert f"Download train-labels-idx1-ubyte.gz into {tmp_path}" in message
+
+
+def test_train_files_without_test_files_are_split_and_the_loader_says_how(tmp_path, capsys):
+    images, labels = fake_digits(60)
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", labels)
+    loaded = utils.load_mnist(data_dir=tmp_path)
+    assert len(loaded.x_train) == 50 and len(loaded.x_test) == 10
+    np.testing.assert_array_equal(loaded.y_test, labels[50:])
+    assert ("no t10k test files: the first 50 training images are used for training, the last 10 "
+            "held out for testing") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", [np.array([0, 3, 10], np.uint8), np.array([0, 1, 255], np.uint8),
+                                 np.array([0.5, 1, 2]), np.array([-1, 2, 3])])
+def test_labels_outside_0_to_9_are_refused(bad):
+    expected = r"labels must be the classes 0\.\.9.*download the matching"
+    with pytest.raises(data.DataError, match=expected):
+        data._validate(np.zeros((3, 28, 28), np.uint8), bad, "my.npz")
+
+
+def test_labels_outside_0_to_9_in_a_folder_name_the_file(tmp_path):
+    images, _ = fake_digits(9000)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.full(9000, 200, np.uint8))
+    expected = "t10k-images-idx3-ubyte.gz: labels must be the classes"
+    with pytest.raises(data.DataError, match=expected):
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+
+
+@pytest.mark.parametrize("content, looks", [(b"<!DOCTYPE html><html>Sign in</html>", "a web page"),
+                                            (b"\x00garbage bytes", "14 bytes starting with")])
+def test_a_garbage_npz_says_what_it_is_and_what_to_do(tmp_path, content, looks):
+    (tmp_path / "mnist.npz").write_bytes(content)
+    with pytest.raises(data.DataError) as info:
+        utils.load_mnist(data_dir=tmp_path, verbose=False)
+    message = str(info.value)
+    assert "mnist.npz is not an .npz archive" in message and looks in message
+    assert "download mnist.npz again" in message

@@ -6,7 +6,8 @@ Loading order:
    keys x_train, y_train, x_test, y_test. Fashion-MNIST is looked for in a `fashion_mnist/`
    subfolder or in `fashion_mnist.npz`, because its IDX files have the same names as MNIST's.
    With only the 10,000-image `t10k` files, the first 8,000 become the training split and the last
-   2,000 the test split, and the loader says so.
+   2,000 the test split; with only the `train` files, their last sixth is held out for testing. The
+   loader says which. A `.gz` file that a browser already unpacked is read as it is.
 2. Otherwise `keras.datasets` (needs the internet the first time, then caches in ~/.keras).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,9 @@ import numpy as np
 OFFLINE_TRAIN_SIZE = 8000
 DATASETS = ("mnist", "fashion_mnist")
 _IDX_DTYPES = {0x08: np.uint8}
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"  # an .npz is a zip archive
+MNIST_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 _NO_DATA_HELP = (
     "Either connect to the internet (keras.datasets downloads MNIST once), or download the IDX files "
     "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
@@ -55,17 +60,30 @@ class ImageData:
 # ---------------------------------------------------------------- reading files
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read one IDX file (optionally gzipped) into a NumPy array, checking its header."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+def _read_maybe_gzipped(path: Path) -> tuple[bytes, bool]:
+    """The file's bytes, gunzipped when they are gzip data (whatever the name says), and whether."""
     try:
-        with opener(path, "rb") as handle:
-            raw = handle.read()
+        with open(path, "rb") as handle:
+            compressed = handle.read(2) == _GZIP_MAGIC
+        with (gzip.open if compressed else open)(path, "rb") as handle:
+            return handle.read(), compressed
     except (OSError, EOFError) as err:
-        raise DataError(f"Cannot read {path}: {err}. The file looks corrupt; download it again.") from err
+        raise DataError(f"Cannot read {path}: {err}. The file looks corrupt; download it "
+                        "again.") from err
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (gzipped or not, whatever its name) into an array, checking its header."""
+    path = Path(path)
+    raw, compressed = _read_maybe_gzipped(path)
+    if path.suffix == ".gz" and not compressed and raw[:3] == b"\x00\x00\x08":
+        # Browsers often unpack .gz downloads but keep the name: the plain bytes are fine.
+        warnings.warn(f"{path.name} is named .gz but is not compressed (a browser probably "
+                      f"unpacked it); read it as a plain IDX file. Renaming it to {path.stem} "
+                      "silences this.", stacklevel=2)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number); download it again.")
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number, starts "
+                        f"with {raw[:4]!r}): the file looks corrupt; download it again.")
     ndim = raw[3]
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
@@ -94,21 +112,65 @@ def _validate(images: np.ndarray, labels: np.ndarray, origin: str) -> None:
         raise DataError(f"{origin}: {images.shape[0]} images but labels of shape {labels.shape}.")
     if images.dtype != np.uint8:
         raise DataError(f"{origin}: expected uint8 pixels 0..255, got dtype {images.dtype}.")
+    _validate_labels(labels, origin)
+
+
+def _validate_labels(labels: np.ndarray, origin: str) -> None:
+    """Labels must be the classes 0..9 (digits, or Fashion-MNIST's ten kinds of clothing)."""
+    if labels.size == 0:
+        return
+    integral = np.issubdtype(labels.dtype, np.integer) or (
+        np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0))
+    bad = labels[(labels < 0) | (labels > 9)] if integral else labels
+    if not integral or bad.size:
+        raise DataError(
+            f"{origin}: labels must be the classes 0..9, but {bad.size} of {labels.size} are not "
+            f"(values from {labels.min()} to {labels.max()}, dtype {labels.dtype}). The labels "
+            "file is corrupt or belongs to another dataset (or images and labels were swapped): "
+            "download the matching *-labels-idx1-ubyte.gz again."
+        )
+
+
+def _idx_pair(folder: Path, split: str):
+    """(images, labels) of one split, None when neither file is there; an error when one is."""
+    stems = {"images": f"{split}-images-idx3-ubyte", "labels": f"{split}-labels-idx1-ubyte"}
+    files = {kind: _find(folder, stem) for kind, stem in stems.items()}
+    if not any(files.values()):
+        return None
+    missing = [kind for kind, path in files.items() if path is None]
+    if missing:
+        present = next(path for path in files.values() if path is not None)
+        raise DataError(
+            f"{folder} holds {present.name} but not its {missing[0]}, {stems[missing[0]]}.gz. "
+            f"Download {stems[missing[0]]}.gz into {folder} too (the images and labels of a split "
+            "come as two files), or move the lone file away."
+        )
+    pair = (read_idx(files["images"]), read_idx(files["labels"]))
+    _validate(*pair, origin=str(files["images"]))
+    return pair
 
 
 def _load_idx_folder(folder: Path) -> ImageData | None:
-    parts = {}
-    for split in ("train", "t10k"):
-        image_file = _find(folder, f"{split}-images-idx3-ubyte")
-        label_file = _find(folder, f"{split}-labels-idx1-ubyte")
-        if image_file and label_file:
-            parts[split] = (read_idx(image_file), read_idx(label_file))
-            _validate(*parts[split], origin=str(image_file))
-    if "train" in parts and "t10k" in parts:
-        return ImageData(*parts["train"], *parts["t10k"], source=f"IDX files in {folder}")
-    if "t10k" in parts:
-        return _split_test_only(*parts["t10k"], origin=f"IDX files in {folder}")
+    parts = {split: _idx_pair(folder, split) for split in ("train", "t10k")}
+    origin = f"IDX files in {folder}"
+    if parts["train"] and parts["t10k"]:
+        return ImageData(*parts["train"], *parts["t10k"], source=origin)
+    if parts["t10k"]:
+        return _split_test_only(*parts["t10k"], origin=origin)
+    if parts["train"]:
+        return _split_train_only(*parts["train"], origin=origin)
     return None
+
+
+def _split_train_only(images: np.ndarray, labels: np.ndarray, origin: str) -> ImageData:
+    """Only the training files are present: hold out their last sixth as the test split."""
+    cut = len(images) - len(images) // 6
+    if cut == len(images):
+        raise DataError(f"{origin}: only {len(images)} training images and no t10k test files; "
+                        "add t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz.")
+    source = (f"{origin} (no t10k test files: the first {cut} training images are used for "
+              f"training, the last {len(images) - cut} held out for testing)")
+    return ImageData(images[:cut], labels[:cut], images[cut:], labels[cut:], source=source)
 
 
 def _split_test_only(images: np.ndarray, labels: np.ndarray, origin: str) -> ImageData:
@@ -123,7 +185,23 @@ def _split_test_only(images: np.ndarray, labels: np.ndarray, origin: str) -> Ima
     return ImageData(images[:cut], labels[:cut], images[cut:], labels[cut:], source=source)
 
 
+def _check_npz_bytes(path: Path) -> None:
+    """Say what a file that is not an .npz archive looks like, before NumPy's cryptic errors."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head.startswith(_ZIP_MAGIC):
+        return
+    size = path.stat().st_size
+    looks = ("a web page (HTML), e.g. a sign-in or error page saved instead of the file"
+             if head.lstrip().startswith(b"<") else f"{size} bytes starting with {head[:16]!r}")
+    raise DataError(
+        f"{path} is not an .npz archive (an .npz is a zip file); it is {looks}. Delete it and "
+        f"download mnist.npz again ({MNIST_NPZ_URL}), or put the four IDX .gz files in the folder."
+    )
+
+
 def _load_npz(path: Path) -> ImageData:
+    _check_npz_bytes(path)
     try:
         with np.load(path) as archive:
             arrays = {key: archive[key] for key in archive.files}
