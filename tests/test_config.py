@@ -86,18 +86,3 @@ def test_tensorflow_import_is_quiet_and_missing_tensorflow_warns(monkeypatch, ca
         assert config.import_tensorflow_quietly() is False
     assert "oneDNN" not in capfd.readouterr().err
 
-
-def test_course_version_comes_from_pyproject_and_a_mismatch_is_said_in_one_line(capsys):
-    import tomllib
-
-    root = config.Path(config.__file__).parent.parent
-    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
-    assert config.COURSE_VERSION == pyproject["project"]["version"]
-    assert f"course {config.COURSE_VERSION}" in utils.env_report()
-    assert config.check_course_version(config.COURSE_VERSION) is True
-    assert capsys.readouterr().out == ""
-    assert config.check_course_version("0.0.1") is False
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "this notebook is from course version 0.0.1" in out
-    assert f"is version {config.COURSE_VERSION}" in out and "git pull" in out and "Colab" in out
-

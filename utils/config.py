@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import platform
 import random
-from pathlib import Path
 
 import numpy as np
 
@@ -110,44 +109,12 @@ def _package_version(name: str) -> str:
         return "missing"
 
 
-def course_version() -> str:
-    """The course version: pyproject.toml beside utils (a clone), else the installed package's."""
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    try:
-        import tomllib
-
-        return tomllib.loads(pyproject.read_text())["project"]["version"]
-    except (OSError, KeyError, ValueError):  # utils installed without its repository
-        return _package_version("image-generation-course")
-
-
-COURSE_VERSION = course_version()
-
-
-def check_course_version(notebook_version: str) -> bool:
-    """Compare the version a notebook records with the imported utils'; say so when they differ.
-
-    The first cell calls it, so a notebook from one version of the course never runs silently on
-    another version's utils (an old Colab clone, an old checkout). Returns True when they match.
-    """
-    if str(notebook_version) == COURSE_VERSION:
-        return True
-    where = Path(__file__).resolve().parent
-    print(f"Version mismatch: this notebook is from course version {notebook_version}, but the "
-          f"utils imported from {where} is version {COURSE_VERSION}. Use matching copies: in "
-          "Colab, Runtime > Disconnect and delete runtime, then run this cell again (it fetches "
-          "the current course); locally, `git pull` (README, Troubleshooting: updating the course "
-          "without losing your notebooks).")
-    return False
-
-
 def env_report(data_source: str | None = None) -> str:
     """One line: versions, CPU/GPU, mode and data source. Notebooks print it in their first cell."""
     if data_source is None:
         data_dir = os.environ.get("COURSE_DATA_DIR")
         data_source = f"COURSE_DATA_DIR={data_dir}" if data_dir else "keras.datasets (online)"
     parts = [
-        f"course {COURSE_VERSION}",
         f"Python {platform.python_version()}",
         f"TensorFlow {_package_version('tensorflow')}",
         f"Keras {_package_version('keras')}",
