@@ -232,7 +232,7 @@ def test_extraction_refuses_traversal_and_links_in_tar(tmp_path, cache):
 def test_corrupt_archive_is_reported(tmp_path, cache):
     archive = tmp_path / "broken.tar.gz"
     archive.write_bytes(b"this is not an archive")
-    with pytest.raises(DownloadError, match="not a readable"):
+    with pytest.raises(DownloadError, match="not a readable zip or tar archive"):
         download(archive.as_uri(), sha256_of(archive), extract=True)
 
 
@@ -258,3 +258,51 @@ def test_write_failure_is_not_called_offline(remote, cache, monkeypatch):
         download(url, sha)
     assert "offline" not in str(err.value)
     assert list(cache.iterdir()) == []
+
+
+# ---------------------------------------------------------- what a clumsy or hostile caller does
+@pytest.mark.parametrize("evil", ["../outside.bin", "/tmp/abs.bin", "sub/inner.bin", "..", ".",
+                                  "..\\win.bin", ""])
+def test_filename_cannot_write_outside_the_cache_folder(remote, cache, tmp_path, evil):
+    url, sha = remote("data.bin", b"payload")
+    with pytest.raises(ValueError, match="must be a plain file name") as info:
+        download(url, sha, filename=evil)
+    assert repr(evil) in str(info.value) and "cache_dir=" in str(info.value)
+    assert not (tmp_path / "outside.bin").exists() and not cache.exists()
+
+
+def test_a_url_whose_name_climbs_out_is_refused(cache, tmp_path):
+    with pytest.raises(ValueError, match="the URL's file name must be a plain file name"):
+        download("https://example.com/files/..", "0" * 64)
+
+
+def test_a_part_file_left_by_a_killed_download_is_removed_on_the_next_try(remote, cache, capsys):
+    url, sha = remote("data.bin", b"complete file")
+    cache.mkdir()
+    leftover = cache / ".data.bin.k1ll3d.part"  # what _fetch's mkstemp names it
+    leftover.write_bytes(b"compl")
+    other = cache / ".other.bin.abc.part"  # another file's download: not ours to remove
+    other.write_bytes(b"x")
+    path = download(url, sha)
+    assert path.read_bytes() == b"complete file" and not leftover.exists() and other.exists()
+    assert "Removed .data.bin.k1ll3d.part, a partial download" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, mode", [("faces.tar.gz", "w:gz"), ("faces.zip", "zip")])
+def test_a_truncated_archive_whose_checksum_matches_gets_a_clear_error(tmp_path, cache, name, mode):
+    full = tmp_path / f"full-{name}"
+    members = {f"img{i}.bin": bytes(range(256)) * 64 for i in range(8)}
+    if mode == "zip":
+        with zipfile.ZipFile(full, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for member, data in members.items():
+                zf.writestr(member, data)
+    else:
+        _make_tar(full, members, mode)
+    truncated = tmp_path / name
+    truncated.write_bytes(full.read_bytes()[: full.stat().st_size * 2 // 3])
+    with pytest.raises(DownloadError) as info:
+        download(truncated.as_uri(), sha256_of(truncated), extract=True)  # the checksum "matches"
+    message = str(info.value)
+    assert "has the expected sha256" in message and "truncated, damaged" in message
+    assert "download the archive again" in message and "Nothing was extracted" in message
+    assert not any(p.name.endswith("_extracted") for p in cache.iterdir())

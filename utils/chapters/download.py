@@ -5,7 +5,8 @@ Used for the optional real face datasets of chapter 06. The course itself never 
 to go on offline: put the file in the cache folder by hand.
 
 Cache folder: `cache_dir` if given, else the environment variable ``COURSE_CACHE_DIR``, else
-``~/.cache/course-image-generation``.
+``~/.cache/course-image-generation``. `filename` is a plain name inside it (never a path), and
+`.part` files that a killed download left are removed on the next try.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 __all__ = ["DownloadError", "default_cache_dir", "download", "sha256_of"]
@@ -61,6 +63,26 @@ def _filename_from_url(url):
     if not name:
         raise ValueError(f"Cannot tell a file name from the URL {url!r}; pass filename=...")
     return name
+
+
+def _check_filename(name, where):
+    """A plain file name: the file must land in the cache folder, never beside or above it."""
+    if (not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name
+            or "\x00" in name or (len(name) > 1 and name[1] == ":")):
+        raise ValueError(
+            f"{where} must be a plain file name such as 'faces.zip', stored inside the cache "
+            f"folder; got {name!r}. To keep the file elsewhere, pass cache_dir=... (or set "
+            "COURSE_CACHE_DIR)."
+        )
+    return name
+
+
+def _remove_partial_downloads(target, verbose):
+    """Delete `.part` files that a killed download of `target` left (a finished one leaves none)."""
+    for leftover in target.parent.glob(f".{target.name}.*.part"):
+        leftover.unlink()
+        if verbose:
+            print(f"Removed {leftover.name}, a partial download left by an interrupted run.")
 
 
 def _fetch(url, target, expected):
@@ -143,18 +165,31 @@ def _check_members(archive, names, extra_problems=()):
         )
 
 
-def _extract_to(archive, dest):
+def _extract_to(archive, dest, expected):
     """Unpack `archive` into the new folder `dest` after checking every member name."""
+    try:
+        _unpack(archive, dest)
+    except (EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError) as err:
+        # The checksum matched, so this very file was asked for: it is damaged at the source.
+        raise DownloadError(
+            f"{archive} has the expected sha256 ({expected}) but is not a readable zip or tar "
+            f"archive ({err}): it is truncated, damaged or another kind of file, and the checksum "
+            f"passed is that of this very file. Delete {archive}, download the archive again from "
+            "where it is published, and pass the checksum published with it. Nothing was "
+            "extracted."
+        ) from err
+
+
+def _unpack(archive, dest):
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             _check_members(archive, zf.namelist())
+            bad = zf.testzip()  # reads every member: a truncated zip fails here, not half-way
+            if bad is not None:
+                raise zipfile.BadZipFile(f"member {bad!r} is damaged (CRC mismatch)")
             zf.extractall(dest)
         return
-    try:
-        tf = tarfile.open(archive, "r:*")
-    except tarfile.TarError as err:
-        raise DownloadError(f"{archive} is not a readable zip or tar archive ({err}).") from err
-    with tf:
+    with tarfile.open(archive, "r:*") as tf:  # ReadError when it is neither zip nor tar
         members = tf.getmembers()
         links = [m.name for m in members if (m.issym() or m.islnk()) and _unsafe_member(m.linkname)]
         special = [m.name for m in members if not (m.isfile() or m.isdir() or m.issym() or m.islnk())]
@@ -181,7 +216,7 @@ def _extract_once(archive, expected, overwrite):
     # unpack into a temporary sibling and rename: a half-done extraction never looks finished
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=archive.parent))
     try:
-        _extract_to(archive, tmp)
+        _extract_to(archive, tmp, expected)
         (tmp / _MARKER).write_text(expected + "\n")
         os.replace(tmp, dest)
     finally:
@@ -207,7 +242,8 @@ def download(url, sha256, cache_dir=None, filename=None, extract=False, overwrit
     """
     expected = _check_sha256(sha256)
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    target = folder / (filename or _filename_from_url(url))
+    name = _check_filename(filename, "filename") if filename is not None else None
+    target = folder / (name or _check_filename(_filename_from_url(url), "the URL's file name"))
     if extract:
         _archive_stem(target.name)  # fail early on an unsupported type, before any download
     try:
@@ -215,6 +251,7 @@ def download(url, sha256, cache_dir=None, filename=None, extract=False, overwrit
     except OSError as err:
         raise DownloadError(f"Cannot create the cache folder {folder} ({err}). Pass cache_dir=... or set "
                             "COURSE_CACHE_DIR to a writable folder.") from err
+    _remove_partial_downloads(target, verbose)
     if target.exists():
         got = sha256_of(target)
         if got == expected:
