@@ -4,17 +4,27 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.browser-installed
+# The notebook run of `make test` (environment, pytest arguments); `make test-oldest` runs the same one.
+NBVAL_ENV := COURSE_FAST=1 COURSE_REQUIRE_CORRECT=1
+NBVAL := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install lab test unit exercises check-exercises execute lint badges clean-artifacts
+.PHONY: help install lab test test-oldest test-browser unit exercises check-exercises execute lint badges clean-artifacts \
+	check-python
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-$(PY):
+check-python:  ## check that python3 (or PYTHON=...) is 3.11-3.13 and an existing .venv was built with one
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found. Install Python 3.11, 3.12 or \
+	3.13 (python.org), then run e.g. \`make lab PYTHON=python3.12\`." >&2; exit 1; }
+	@$(PYTHON) tools/check_python.py --venv $(VENV)
+
+$(PY): | check-python
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml | check-python
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -e .
 	@touch $(STAMP)
@@ -25,15 +35,28 @@ lab: install  ## set up, then open JupyterLab on the course (loopback, a free po
 	$(PY) tools/lab.py
 
 test: install  ## set up, then run everything: unit tests, exercise sync, stale outputs, nbval (fast mode)
-	$(PY) tools/make_exercises.py --check
 	$(PY) -m pytest tests
-	COURSE_FAST=1 COURSE_REQUIRE_CORRECT=1 $(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+	$(PY) tools/check_data.py
+	$(NBVAL_ENV) $(PY) -m pytest $(NBVAL)
+
+test-oldest:  ## unit tests + solutions (fast) on the lowest versions, Python 3.13, in .venv-oldest (skips without 3.13)
+	$(PYTHON) tools/run_oldest.py --venv .venv-oldest --nbval-env "$(NBVAL_ENV)" --nbval "$(NBVAL)"
+
+$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
+	$(PY) -m pip install --quiet -r requirements-browser.txt
+	@touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP)  ## JupyterLab in headless Chromium, as a learner (needs the system chromium; screenshots: artifacts/browser)
+	$(PY) tools/browser_test.py
 
 unit: install  ## only the pytest unit tests (no notebooks)
 	$(PY) -m pytest tests
 
-exercises: install  ## regenerate notebooks/ from solutions/
-	$(PY) tools/make_exercises.py
+exercises: install  ## regenerate notebooks/ from solutions/; keeps edited ones (FORCE=1: copy, then replace)
+	$(PY) tools/make_exercises.py $(if $(FORCE),--force)
+
+check-exercises: install  ## contributors: check that notebooks/ matches solutions/ (as on disk or committed)
+	$(PY) tools/make_exercises.py --check
 
 execute: install  ## run solutions/ in full mode and store outputs (NB=solutions/02_gan.ipynb for one)
 	$(PY) tools/execute_solutions.py $(or $(NB),solutions)
