@@ -69,3 +69,115 @@ def test_makefile_has_the_targets_and_ci_calls_make_test():
     assert "make test" in ci and "COURSE_FAST=1" in ci and "COURSE_DATA_DIR" in ci
     readme = (REPO / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
+
+
+# ---------------------------------------------------------------- Python version and .venv checks
+def _check_python():
+    import importlib.util
+
+    path = REPO / "tools" / "check_python.py"
+    spec = importlib.util.spec_from_file_location("check_python", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_python_versions_outside_3_11_to_3_13_are_refused_with_what_to_install():
+    check = _check_python()
+    for ok in [(3, 11, 0), (3, 12, 4), (3, 13, 1)]:
+        assert check.interpreter_problem(ok, "python3") == ""
+    for old_or_new in [(3, 10, 13), (3, 14, 0), (2, 7, 18)]:
+        message = check.interpreter_problem(old_or_new, "/usr/bin/python3")
+        assert "/usr/bin/python3 is Python" in message and "needs Python 3.11 to 3.13" in message
+        assert "make lab PYTHON=python3.12" in message
+
+
+def _python(version):
+    """A real interpreter of `version` on this machine (pyenv or the system), or None."""
+    import shutil
+
+    for candidate in [Path.home() / ".pyenv" / "versions", Path("/usr/bin")]:
+        found = sorted(candidate.glob(f"{version}*/bin/python3")) + [candidate / f"python{version}"]
+        for path in found:
+            if path.exists():
+                return str(path)
+    return shutil.which(f"python{version}")
+
+
+def test_make_stops_on_an_old_python_before_building_anything(tmp_path):
+    import subprocess
+
+    import pytest
+
+    old = _python("3.10") or _python("3.9")
+    if old is None:
+        pytest.skip("no Python older than 3.11 on this machine")
+    venv = tmp_path / "venv"
+    command = ["make", "-C", str(REPO), "check-python", f"PYTHON={old}", f"VENV={venv}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "the course needs Python 3.11 to 3.13" in result.stderr and not venv.exists()
+
+
+def test_an_existing_venv_built_with_another_python_is_detected(tmp_path):
+    check = _check_python()
+    assert check.venv_problem(str(tmp_path / "absent")) == ""
+    broken = tmp_path / "broken"
+    (broken / "bin").mkdir(parents=True)
+    (broken / "bin" / "python").symlink_to(tmp_path / "removed-python")
+    message = check.venv_problem(str(broken))
+    assert "does not run" in message and f"rm -rf {broken}" in message
+    old = tmp_path / "old"
+    (old / "bin").mkdir(parents=True)
+    (old / "bin" / "python").symlink_to(__import__("sys").executable)  # runs, but the cfg says 3.10
+    (old / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.10.13\n")
+    message = check.venv_problem(str(old))
+    assert "was built with Python 3.10.13" in message and f"rm -rf {old}" in message
+    (old / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.12.1.final.0\n")
+    assert check.venv_problem(str(old)) == ""
+    assert check.venv_problem(str(REPO / ".venv")) == ""  # the one these tests run in
+
+
+def test_make_test_checks_python_first_and_data_before_the_notebooks():
+    import subprocess
+
+    plan = subprocess.run(["make", "-C", str(REPO), "-n", "-B", "test"], capture_output=True,
+                          text=True, timeout=120).stdout.splitlines()
+    steps = ("check_python.py", "-m venv", "pytest tests", "check_data.py", "--nbval")
+    position = {name: next(i for i, line in enumerate(plan) if name in line) for name in steps}
+    assert position["check_python.py"] < position["-m venv"] < position["pytest tests"]
+    assert position["pytest tests"] < position["check_data.py"] < position["--nbval"]
+
+
+# ---------------------------------------------------------------- MNIST before the notebooks
+def _check_data():
+    import sys
+
+    sys.path.insert(0, str(REPO / "tools"))
+    import check_data
+
+    return check_data
+
+
+def test_offline_without_data_make_test_says_once_how_to_provide_mnist(monkeypatch, tmp_path,
+                                                                        capsys):
+    check_data = _check_data()
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no cached mnist.npz
+    monkeypatch.setattr(check_data, "online", lambda *a, **k: False)
+    assert check_data.main([]) == 1
+    err = capsys.readouterr().err
+    assert err.count("MNIST is unavailable") == 1 and "Not running the notebooks" in err
+    assert "COURSE_DATA_DIR" in err and "make test COURSE_DATA_DIR=" in err
+
+
+def test_check_data_reads_the_folder_the_notebooks_will_use(monkeypatch, tmp_path, capsys):
+    check_data = _check_data()
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # an empty folder
+    assert check_data.main([]) == 1
+    assert f"No mnist files found in {tmp_path}" in capsys.readouterr().err
+    (tmp_path / "cache" / "datasets").mkdir(parents=True)
+    (tmp_path / "cache" / "datasets" / "mnist.npz").write_bytes(b"")
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "cache"))
+    assert check_data.main([]) == 0 and "Keras's cache" in capsys.readouterr().out
