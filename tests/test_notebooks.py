@@ -47,7 +47,10 @@ def test_stored_outputs_are_current_full_mode_and_error_free(path):
 @pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
 def test_exercise_notebook_has_no_outputs_and_no_solutions(path):
     exercise = _read(nbcommon.NOTEBOOKS / path.name)
+    assert set(exercise.metadata) <= {"kernelspec", "language_info"}, (
+        f"notebooks/{path.name} carries metadata from the solution run: {sorted(exercise.metadata)}")
     for cell in exercise.cells:
+        assert set(cell.metadata) <= {"tags"}, f"notebooks/{path.name}: cell metadata {dict(cell.metadata)}"
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None
             assert nbcommon.BEGIN not in cell.source and nbcommon.END not in cell.source

@@ -146,15 +146,3 @@ def test_latent_to_probs_and_bits_per_pixel():
     assert probs.shape == (3, 28, 28, 1) and 0 <= probs.min() and probs.max() <= 1
     np.testing.assert_allclose(probs, 1 / (1 + np.exp(-np.asarray(dec(np.zeros((3, 3), "float32"))))), atol=1e-6)
     assert V.nats_to_bits_per_pixel(784 * np.log(2)) == pytest.approx(1.0)
-
-
-def test_load_vae_pair_reads_saved_artifacts(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_ARTIFACTS_DIR", str(tmp_path))
-    assert V.load_vae_pair("99_nothing") is None
-    enc, dec, x = _tiny()
-    folder = tmp_path / "fast" / "98_vae" if utils.FAST else tmp_path / "98_vae"
-    folder.mkdir(parents=True)
-    enc.save(folder / "encoder.keras")
-    dec.save(folder / "decoder.keras")
-    enc2, dec2 = V.load_vae_pair("98_vae")
-    np.testing.assert_allclose(dec2(enc2(x)[0]), dec(enc(x)[0]), atol=1e-5)

@@ -44,13 +44,16 @@ CONTRIBUTOR_HINT = (
     "and check with `make check-exercises`."
 )
 
+KEPT_METADATA = ("kernelspec", "language_info")
+
 
 def make_exercise(solution) -> nbformat.NotebookNode:
     """Return the exercise version of a solution notebook (a new object; the input is unchanged)."""
     nb = copy.deepcopy(solution)
-    nb.metadata.pop("course", None)
+    # Only what Jupyter needs to open it: no run record, no widget state left by the solution run
+    nb.metadata = nbformat.from_dict({k: v for k, v in nb.metadata.items() if k in KEPT_METADATA})
     for index, cell in enumerate(nb.cells):
-        cell.metadata.pop("execution", None)
+        cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k == "tags"})
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, where=f"cell {index}")
             cell.outputs = []

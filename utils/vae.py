@@ -196,13 +196,15 @@ class KLWarmup(keras.callbacks.Callback):
         super().__init__()
         self.epochs, self.target, self.start = max(int(epochs), 0), float(target), float(start)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def beta_at(self, epoch: int) -> float:
+        """The beta used during epoch `epoch` (0-based)."""
         if self.epochs == 0:
-            value = self.target
-        else:
-            frac = min(1.0, (epoch + 1) / self.epochs)
-            value = self.start + frac * (self.target - self.start)
-        self.model.beta.assign(value)
+            return self.target
+        frac = min(1.0, (epoch + 1) / self.epochs)
+        return self.start + frac * (self.target - self.start)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.beta.assign(self.beta_at(epoch))
 
 
 # ---------------------------------------------------------------- evaluation in nats
@@ -267,16 +269,6 @@ def elbo_nats(encoder, decoder, x_binary, samples: int = 1, importance_samples: 
 def nats_to_bits_per_pixel(nats: float, pixels: int = 784) -> float:
     """A per-image bound in nats as bits per pixel (divide by pixels * ln 2)."""
     return float(nats) / (pixels * math.log(2.0))
-
-
-def load_vae_pair(chapter: str):
-    """Load (encoder, decoder) saved by `chapter` (full-mode copy first); None when not saved yet."""
-    from .paths import find_artifact
-
-    enc, dec = find_artifact(chapter, "encoder.keras"), find_artifact(chapter, "decoder.keras")
-    if enc is None or dec is None:
-        return None
-    return keras.models.load_model(enc), keras.models.load_model(dec)
 
 
 def latent_to_probs(decoder, z, batch_size: int = 500) -> np.ndarray:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -126,7 +127,7 @@ def stack_output_size(size: int, stack) -> int:
 
     ("up", factor)                    UpSampling2D: size * factor
     ("conv", kernel, stride, padding) Conv2D: valid -> floor((size - kernel) / stride) + 1, same -> ceil(size / stride)
-    ("convT", kernel, stride, padding) Conv2DTranspose: same -> size * stride, valid -> (size - 1) * stride + kernel
+    ("convT", kernel, stride, padding) Conv2DTranspose: same -> size * stride, valid -> size * stride + max(kernel - stride, 0)
     ("pool", factor)                  MaxPooling2D (valid): floor(size / factor)
     """
     for layer in stack:
@@ -140,7 +141,7 @@ def stack_output_size(size: int, stack) -> int:
             if kind == "conv":
                 size = -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
             else:
-                size = size * stride if padding == "same" else (size - 1) * stride + kernel
+                size = size * stride if padding == "same" else size * stride + max(kernel - stride, 0)
         else:
             raise ValueError(f"unknown layer kind {kind!r}")
     return size
@@ -185,13 +186,15 @@ def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, lat
 class TrainingCheckpoint:
     """Save generator, discriminator and both optimizers every N steps; resume only a matching run.
 
-    The folder holds `state.json` ({"config": ..., "step": ..., "history": ...}) written *last*, so a
-    run killed mid-save leaves the previous complete checkpoint or none. `restore()` resumes only when
-    the saved config equals this run's config; otherwise (another run, other sizes, fast vs full) it
-    deletes the stale files, starts from step 0, and says why. Both cases print one line.
+    The folder holds `state.json` ({"config": ..., "step": ..., "history": ...}) written *last*,
+    so a run killed mid-save leaves the previous complete checkpoint or none. `restore()` resumes
+    only when the saved config equals this run's config. A checkpoint of another run (other sizes,
+    fast vs full) or one that cannot be read is never deleted: it is moved to `kept/` inside the
+    folder and training starts from step 0. Every case prints one line saying what happened.
     """
 
     FILES = ("generator.weights.h5", "discriminator.weights.h5", "optimizers.npz")
+    KEPT = "kept"
 
     def __init__(self, folder, config: dict, generator, discriminator, g_optimizer, d_optimizer):
         self.folder = Path(folder)
@@ -228,6 +231,61 @@ class TrainingCheckpoint:
             if path.exists():
                 path.unlink()
 
+    def keep(self, label: str) -> Path:
+        """Move the checkpoint's files to kept/<label>[-N]/ inside the folder; return it."""
+        kept = self.folder / self.KEPT / label
+        number = 1
+        while kept.exists():
+            number += 1
+            kept = self.folder / self.KEPT / f"{label}-{number}"
+        kept.mkdir(parents=True)
+        for name in (*self.FILES, "state.json"):
+            if (self.folder / name).exists():
+                shutil.move(str(self.folder / name), str(kept / name))
+        return kept
+
+    def _read_state(self):
+        """The saved state, or the reason it cannot be read."""
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError) as err:
+            return None, f"state.json: {type(err).__name__}: {err}"
+        if not isinstance(state, dict) or not isinstance(state.get("config", {}), dict):
+            return None, "state.json: not a checkpoint state (expected an object with a config)"
+        return state, ""
+
+    def _load_weights(self) -> str:
+        """Load all saved weights; on failure put back the networks' weights and say which file."""
+        nets = (self.generator, self.discriminator)
+        saved = [net.get_weights() for net in nets]
+        self._build_optimizers()
+        optimizer_vars = [v for opt in self.optimizers.values() for v in opt.variables]
+        saved_optimizer = [np.asarray(v) for v in optimizer_vars]
+        current = "generator.weights.h5"
+        try:
+            self.generator.load_weights(self.folder / current)
+            current = "discriminator.weights.h5"
+            self.discriminator.load_weights(self.folder / current)
+            current = "optimizers.npz"
+            with np.load(self.folder / current) as arrays:
+                for key, opt in self.optimizers.items():
+                    for i, v in enumerate(opt.variables):
+                        v.assign(arrays[f"{key}_{i}"])
+        except Exception as err:  # HDF5, zip, shape or missing-key errors: the file is unusable
+            for net, weights in zip(nets, saved):
+                net.set_weights(weights)  # a half-loaded network would pass for a resumed one
+            for v, value in zip(optimizer_vars, saved_optimizer):
+                v.assign(value)
+            first = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
+            return f"{current}: {type(err).__name__}{': ' + first if first else ''}"
+        return ""
+
+    def _unreadable(self, problem: str) -> None:
+        kept = self.keep("unreadable")
+        self.message = (f"The checkpoint in {self.folder} is unreadable ({problem}): kept it "
+                        f"in {kept.relative_to(self.folder)}/ there, starting from step 0. Delete "
+                        "that folder once you no longer need it.")
+
     def restore(self, total_steps: int | None = None, verbose: bool = True):
         """Load a matching, unfinished checkpoint; return (step, history). (0, {}) when starting fresh.
 
@@ -241,34 +299,44 @@ class TrainingCheckpoint:
             self.message = ("No checkpoint: starting from step 0"
                             + (" (removed an incomplete one)" if leftovers else "") + ".")
         else:
-            state = json.loads(self.state_file.read_text())
-            missing = [n for n in self.FILES if not (self.folder / n).exists()]
-            if state.get("config") != self.config:
-                diff = sorted(k for k in set(state.get("config", {})) | set(self.config)
-                              if state.get("config", {}).get(k) != self.config.get(k))
-                self.message = (f"Found a checkpoint from a different run (differs in {', '.join(diff)}): "
-                                f"deleted it, starting from step 0.")
-                self.clear()
-            elif total_steps is not None and int(state.get("step", 0)) >= total_steps:
-                self.message = (f"Found the checkpoint of a finished run (step {state.get('step')} of {total_steps}): "
-                                "deleted it, starting a new run from step 0.")
-                self.clear()
-            elif missing:
-                self.message = f"Checkpoint incomplete (missing {missing}): deleted it, starting from step 0."
-                self.clear()
-            else:
-                self.generator.load_weights(self.folder / "generator.weights.h5")
-                self.discriminator.load_weights(self.folder / "discriminator.weights.h5")
-                self._build_optimizers()
-                with np.load(self.folder / "optimizers.npz") as arrays:
-                    for key, opt in self.optimizers.items():
-                        for i, v in enumerate(opt.variables):
-                            v.assign(arrays[f"{key}_{i}"])
-                step, history = int(state["step"]), state.get("history", {})
-                self.message = f"Resumed an interrupted run with the same configuration at step {step}."
+            step, history = self._restore_state(total_steps)
         if verbose:
             print(self.message)
         return step, history
+
+    def _restore_state(self, total_steps):
+        state, problem = self._read_state()
+        if state is None:
+            self._unreadable(problem)
+            return 0, {}
+        saved_config = state.get("config", {})
+        missing = [n for n in self.FILES if not (self.folder / n).exists()]
+        if saved_config != self.config:
+            diff = sorted(k for k in set(saved_config) | set(self.config)
+                          if saved_config.get(k) != self.config.get(k))
+            # named after the old run's settings, so the same message every time (stored outputs)
+            digest = hashlib.sha256(json.dumps(saved_config, sort_keys=True).encode()).hexdigest()
+            kept = self.keep(f"run-{digest[:8]}")
+            self.message = (f"Found a checkpoint from a different run (differs in "
+                            f"{', '.join(diff)}): kept it in {kept.relative_to(self.folder)}/, "
+                            "starting from step 0.")
+        elif total_steps is not None and int(state.get("step", 0)) >= total_steps:
+            self.message = (f"Found the checkpoint of a finished run (step {state.get('step')} "
+                            f"of {total_steps}): deleted it, starting a new run from step 0.")
+            self.clear()
+        elif missing:
+            self.message = (f"Checkpoint incomplete (missing {missing}): deleted it, starting "
+                            "from step 0.")
+            self.clear()
+        else:
+            problem = self._load_weights()
+            if problem:
+                self._unreadable(problem)
+                return 0, {}
+            self.message = ("Resumed an interrupted run with the same configuration at step "
+                            f"{state['step']}.")
+            return int(state["step"]), state.get("history", {})
+        return 0, {}
 
 
 # ---------------------------------------------------------------------------------------- data

@@ -15,6 +15,7 @@ cell or the next one). So the text a learner is shown is, by construction, the c
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import html
 import json
@@ -228,6 +229,32 @@ class Exercise:
         if os.environ.get("COURSE_REQUIRE_CORRECT") == "1" and not outcome:
             raise AssertionError(f"COURSE_REQUIRE_CORRECT is set and the check failed: {outcome}")
         return outcome
+
+    def usable(self, answer, namespace: dict):
+        """`answer` when it passes this exercise's check, else the course's version; says which in a line.
+
+        Later cells of a chapter call it (`build_generator = ex.q1.usable(build_generator, globals())`),
+        so a learner stuck on an exercise can still run the rest of the chapter. The course's version is
+        the shown solution executed in a copy of the notebook's `namespace`; a solution that rewrites one
+        method of a class (chapter 03's `train_step`) gives a subclass of `answer` with that method.
+        """
+        name = getattr(answer, "__name__", "the answer")
+        outcome = self.evaluate(answer)
+        if outcome:
+            print(f"{name} passes the check of '{self.title}': using it.")
+            return answer
+        scope = dict(namespace)
+        exec(compile(self._solution, f"<solution of {self.title}>", "exec"), scope)  # noqa: S102
+        defined = [node.name for node in ast.parse(self._solution).body
+                   if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+        if isinstance(answer, type) and name not in defined:  # the solution is methods of the class
+            replacement = type(name, (answer,), {k: scope[k] for k in defined})
+        else:
+            replacement = scope.get(name, answer)
+        reason = "is not written yet" if outcome.status == NOT_ATTEMPTED else "does not pass its check yet"
+        print(f"Your {name} {reason} ('{self.title}'): using the course's version, so the rest of the "
+              "chapter runs. Come back to it any time.")
+        return replacement
 
     def hint(self) -> str:
         """Print a hint; also return it (as text that Jupyter does not echo a second time)."""
