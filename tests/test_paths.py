@@ -26,14 +26,14 @@ def test_full_and_fast_runs_write_to_separate_folders(artifacts, monkeypatch, re
 
 def test_find_artifact_prefers_full_and_ignores_fast_in_full_mode(artifacts, monkeypatch, restore_mode):
     module = _reload(monkeypatch, fast=True)
-    assert module.find_artifact("02_gan", "generator.keras") is None
-    (module.artifact_dir("02_gan") / "generator.keras").write_text("fast")
-    assert module.find_artifact("02_gan", "generator.keras").read_text() == "fast"
+    assert module.find_artifact("02_gan", "history.json") is None
+    (module.artifact_dir("02_gan") / "history.json").write_text("fast")
+    assert module.find_artifact("02_gan", "history.json").read_text() == "fast"
     module = _reload(monkeypatch, fast=False)
-    assert module.find_artifact("02_gan", "generator.keras") is None  # a quick run never passes for a full one
-    (module.artifact_dir("02_gan") / "generator.keras").write_text("full")
+    assert module.find_artifact("02_gan", "history.json") is None  # fast never passes for full
+    (module.artifact_dir("02_gan") / "history.json").write_text("full")
     module = _reload(monkeypatch, fast=True)
-    assert module.find_artifact("02_gan", "generator.keras").read_text() == "full"
+    assert module.find_artifact("02_gan", "history.json").read_text() == "full"
 
 
 @pytest.mark.parametrize("bad", ["gan", "2_gan", "../02_gan", "02_GAN", 2])
@@ -141,3 +141,22 @@ def test_artifacts_can_live_on_drive_with_one_line(tmp_path, monkeypatch, capsys
 def test_shown_path_is_relative_inside_the_repository_and_absolute_outside(tmp_path):
     assert paths.shown_path(paths.REPO_ROOT / "artifacts" / "x") == "artifacts/x"
     assert paths.shown_path(tmp_path / "x") == str(tmp_path / "x")
+
+
+def test_find_artifact_names_a_corrupt_keras_file_and_fast_mode_skips_it(artifacts, monkeypatch,
+                                                                          restore_mode, capsys):
+    module = _reload(monkeypatch, fast=False)
+    good = _save(artifacts / "02_gan")
+    assert module.find_artifact("02_gan", "generator.keras") == good
+    assert module.keras_file_problem(good) == ""
+    whole = good.read_bytes()
+    good.write_bytes(whole[: len(whole) // 2])  # a copy or save that stopped half-way
+    with pytest.raises(module.ArtifactError) as info:
+        module.find_artifact("02_gan", "generator.keras")
+    assert f"{good} cannot be used: it is unreadable" in str(info.value)
+    assert "re-run chapter 02_gan" in str(info.value)
+    module = _reload(monkeypatch, fast=True)
+    assert module.find_artifact("02_gan", "generator.keras") is None  # the caller trains a stand-in
+    assert "cannot be used" in capsys.readouterr().out
+    fast_copy = _save(artifacts / "fast" / "02_gan")
+    assert module.find_artifact("02_gan", "generator.keras") == fast_copy

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from pathlib import Path
 
 from . import config
@@ -43,16 +44,37 @@ def artifact_dir(chapter: str, create: bool = True) -> Path:
 def find_artifact(chapter: str, filename: str) -> Path | None:
     """The best saved copy of an artifact: the full-mode one, else (in fast mode only) the fast one.
 
-    Returns None when nothing is saved yet, so the caller can train a small stand-in.
+    Returns None when nothing is saved yet, so the caller can train a small stand-in. A `.keras`
+    file that is not a complete Keras archive raises ArtifactError naming it and the fix; in fast
+    mode it is skipped instead, with a one-line note, so a quick run never stops on it.
     """
     _check_chapter(chapter)
-    candidates = [artifacts_root() / chapter / filename]
-    if config.FAST:
-        candidates.append(artifacts_root() / "fast" / chapter / filename)
-    for path in candidates:
-        if path.exists():
-            return path
+    for path in _candidates(chapter):
+        if not (path / filename).exists():
+            continue
+        problem = keras_file_problem(path / filename) if filename.endswith(".keras") else ""
+        if not problem:
+            return path / filename
+        error = unusable(path / filename, chapter, problem)
+        if not config.FAST:
+            raise error
+        print(f"{error} Fast mode goes on without it.")
     return None
+
+
+def keras_file_problem(path) -> str:
+    """'' for a complete .keras archive, else what is wrong (reads it all: a CRC check)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        return f"it is unreadable, not a complete .keras (zip) archive ({_first_line(err)})"
+    if damaged is not None:
+        return f"it is unreadable: {damaged} inside it is damaged (half-written or truncated)"
+    if "config.json" not in names:
+        return "it is not a Keras model file (no config.json inside)"
+    return ""
 
 
 # ---------------------------------------------------------------- Google Drive (Colab)
