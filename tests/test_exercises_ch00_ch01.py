@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from utils.exercises.framework import CORRECT, INCORRECT, NOT_ATTEMPTED
 from utils.exercises import ch00, ch01
+from utils.exercises.framework import CORRECT, INCORRECT, NOT_ATTEMPTED
 
 
 def stub(*args):

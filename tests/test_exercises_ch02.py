@@ -256,7 +256,7 @@ def test_generator_update_mistakes():
         g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
         return loss
 
-    assert "non-saturating" in message(ex.q7, article_random_targets)
+    assert "random targets (the article's mistake)" in message(ex.q7, article_random_targets)
 
     def updates_both(generator, discriminator, g_optimizer, z):
         variables = generator.trainable_variables + discriminator.trainable_variables
@@ -271,3 +271,119 @@ def test_generator_update_mistakes():
         return generator_loss(discriminator(generator(z)))
 
     assert "did not move" in message(ex.q7, forgets_to_apply)
+
+
+# -------------------------------------------------------------- steps graded by their values
+BCE = keras.losses.BinaryCrossentropy
+
+
+def _ones(t):
+    return tf.ones_like(t)
+
+
+WRONG_D = {  # a discriminator loss with one typical mistake -> words the verdict must contain
+    "swapped": (lambda r, f: discriminator_loss(f, r), "labels are swapped"),
+    "probabilities": (lambda r, f: BCE()(_ones(r), r) + BCE()(tf.zeros_like(f), f),
+                      "treats the logits as probabilities"),
+    "sigmoid": (lambda r, f: BCE()(_ones(r), tf.sigmoid(r)) + BCE()(tf.zeros_like(f), tf.sigmoid(f)),
+                "applies a sigmoid"),
+    "summed": (lambda r, f: tf.reduce_sum(tf.nn.softplus(-r)) + tf.reduce_sum(tf.nn.softplus(f)),
+               "summed"),
+}
+WRONG_G = {  # a generator loss with one typical mistake -> words the verdict must contain
+    "random targets": (lambda f: BCE(from_logits=True)(tf.random.uniform(tf.shape(f)), f),
+                       "random targets (the article's mistake): its target is 1, 'real'"),
+    "target 0": (lambda f: BCE(from_logits=True)(tf.zeros_like(f), f), "toward target 0"),
+    "saturating": (lambda f: -BCE(from_logits=True)(tf.zeros_like(f), f), "saturating"),
+    "sigmoid": (lambda f: BCE()(_ones(f), tf.sigmoid(f)), "applies a sigmoid"),
+    "probabilities": (lambda f: BCE()(_ones(f), f), "treats the logits as probabilities"),
+    "summed": (lambda f: tf.reduce_sum(tf.nn.softplus(-f)), "summed"),
+}
+
+
+def step_with(d_loss=discriminator_loss, g_loss=generator_loss, same_z=False):
+    """make_train_step as the solution writes it, with the given losses."""
+    def make(generator, discriminator, g_optimizer, d_optimizer, latent_dim):
+        @tf.function
+        def train_step(real_images):
+            z = tf.random.normal((tf.shape(real_images)[0], latent_dim))
+            with tf.GradientTape() as tape:
+                loss_d = d_loss(discriminator(real_images, training=True),
+                                discriminator(generator(z, training=True), training=True))
+            d_vars = discriminator.trainable_variables
+            d_optimizer.apply_gradients(zip(tape.gradient(loss_d, d_vars), d_vars))
+            if not same_z:
+                z = tf.random.normal((tf.shape(real_images)[0], latent_dim))
+            with tf.GradientTape() as tape:
+                loss_g = g_loss(discriminator(generator(z, training=True), training=True))
+            g_vars = generator.trainable_variables
+            g_optimizer.apply_gradients(zip(tape.gradient(loss_g, g_vars), g_vars))
+            return {"d_loss": loss_d, "g_loss": loss_g}
+
+        return train_step
+
+    return make
+
+
+def test_train_step_accepts_the_reference_and_reused_noise():
+    from utils import gan
+
+    assert status(ex.q5, gan.make_train_step) == "correct"
+    assert status(ex.q5, step_with(same_z=True)) == "correct"
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_D))
+def test_train_step_names_the_discriminator_mistake(name):
+    loss, words = WRONG_D[name]
+    assert words in message(ex.q5, step_with(d_loss=loss))
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_G))
+def test_train_step_names_the_generator_mistake(name):
+    loss, words = WRONG_G[name]
+    assert words in message(ex.q5, step_with(g_loss=loss))
+
+
+def update_with(g_loss):
+    def generator_update(generator, discriminator, g_optimizer, z):
+        with tf.GradientTape() as tape:
+            loss = g_loss(discriminator(generator(z, training=True), training=True))
+        grads = tape.gradient(loss, generator.trainable_variables)
+        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
+        return loss
+
+    return generator_update
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_G))
+def test_generator_update_names_the_mistake(name):
+    loss, words = WRONG_G[name]
+    assert words in message(ex.q7, update_with(loss))
+
+
+def test_generator_update_must_return_the_loss_before_the_update():
+    def returns_loss_after(generator, discriminator, g_optimizer, z):
+        update_with(generator_loss)(generator, discriminator, g_optimizer, z)
+        return generator_loss(discriminator(generator(z)))
+
+    assert "the g_loss you return" in message(ex.q7, returns_loss_after)
+
+
+def test_keras2_spellings_are_rejected():
+    def keras2(latent_dim=100):
+        return keras.Sequential([L.Dense(64, input_shape=(latent_dim,)), L.LeakyReLU(negative_slope=0.2),
+                                 L.Dense(784, activation="tanh"), L.Reshape((28, 28, 1))])
+
+    assert "keras.Input" in message(ex.q1, keras2)
+
+    def alpha(latent_dim=100):
+        return keras.Sequential([keras.Input((latent_dim,)), L.Dense(64), L.LeakyReLU(alpha=0.2),
+                                 L.Dense(784, activation="tanh"), L.Reshape((28, 28, 1))])
+
+    assert "negative_slope" in message(ex.q1, alpha)
+
+    def d_alpha():
+        return keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(16), L.LeakyReLU(alpha=0.2),
+                                 L.Dense(1)])
+
+    assert "negative_slope" in message(ex.q2, d_alpha)

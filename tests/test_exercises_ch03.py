@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import message, stub
+from conftest import message, status, stub
 
 from utils import gan
 from utils.exercises import ch03 as ex
@@ -15,7 +15,7 @@ L = keras.layers
 
 
 def convt_output_size(size, kernel, stride, padding):
-    return size * stride if padding == "same" else (size - 1) * stride + kernel
+    return size * stride if padding == "same" else size * stride + max(kernel - stride, 0)
 
 
 def build_discriminator():
@@ -192,11 +192,13 @@ def test_discriminator_article_mistakes():
 class _DUpdateFirst(GANModel):
     """A correct discriminator update, shared by the wrong train_steps below."""
 
-    def update_d(self, real_images):
+    def update_d(self, real_images, swap=False):
         z = tf.random.normal((tf.shape(real_images)[0], self.latent_dim))
         with tf.GradientTape() as tape:
-            d_loss = gan.discriminator_loss(self.discriminator(real_images), self.discriminator(self.generator(z)))
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            real, fake = self.discriminator(real_images), self.discriminator(self.generator(z))
+            d_loss = gan.discriminator_loss(fake, real) if swap else gan.discriminator_loss(real, fake)
+            d_total = d_loss + self.r1_weight() * gan.r1_penalty(self.discriminator, real_images)
+        grads = tape.gradient(d_total, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         return z, d_loss
 
@@ -219,8 +221,8 @@ def test_gan_model_mistakes():
             return {"d_loss": d_loss, "g_loss": d_loss}
 
     assert "generator's weights did not move" in message(ex.q4, OnlyD)
-    assert "must also include" in message(ex.q4, NoR1)
-    assert "times the expected size" in message(ex.q4, FullGammaR1)
+    assert "no R1 term" in message(ex.q4, NoR1)
+    assert "twice too large" in message(ex.q4, FullGammaR1)
     assert "class itself" in message(ex.q4, GANModel(gan.build_mlp_generator(8, (8,)),
                                                       gan.build_mlp_discriminator((8,)), 8))
 
@@ -248,3 +250,95 @@ def test_classic_recipe_mistakes():
 
     assert "compile" in message(ex.q5, generator_alone)
 
+
+
+def test_convt_size_with_a_kernel_smaller_than_the_stride():
+    """Keras's 'valid' rule is n*s + max(k - s, 0); (n-1)*s + k is wrong when k < s."""
+    for n, k, s in [(7, 2, 3), (4, 1, 2), (5, 2, 4), (7, 4, 2)]:
+        layer = L.Conv2DTranspose(1, k, strides=s, padding="valid")
+        assert layer(np.zeros((1, n, n, 1), "float32")).shape[1] == n * s + max(k - s, 0)
+    old_rule = lambda n, k, s, p: n * s if p == "same" else (n - 1) * s + k  # noqa: E731
+    assert "kernel >= stride" in message(ex.q1, old_rule)
+
+
+def test_discriminator_batchnorm_after_the_second_convolution():
+    def bn_second():
+        return keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(16, 4, strides=2, padding="same"),
+                                 L.LeakyReLU(negative_slope=0.2), L.Conv2D(32, 4, strides=2, padding="same"),
+                                 L.BatchNormalization(), L.LeakyReLU(negative_slope=0.2), L.Flatten(), L.Dense(1)])
+
+    assert "defect 18" in message(ex.q3, bn_second)
+
+
+class WithLabel(GANModel):
+    """The notebook's skeleton takes real_label; this train_step ignores it (real target 1)."""
+
+    def __init__(self, generator, discriminator, latent_dim, real_label=1.0, r1_gamma=0.0, **kwargs):
+        super().__init__(generator, discriminator, latent_dim, r1_gamma, **kwargs)
+        self.real_label = real_label
+
+
+def test_gan_model_value_mistakes():
+    class Swapped(_DUpdateFirst):
+        def train_step(self, real_images):
+            z, d_loss = self.update_d(real_images, swap=True)
+            with tf.GradientTape() as tape:
+                g_loss = gan.generator_loss(self.discriminator(self.generator(z)))
+            grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
+    assert "labels are swapped" in message(ex.q4, Swapped)
+
+    def g_toward(target_fn):
+        class Wrong(_DUpdateFirst):
+            def train_step(self, real_images):
+                _, d_loss = self.update_d(real_images)
+                z = tf.random.normal((tf.shape(real_images)[0], self.latent_dim))
+                with tf.GradientTape() as tape:
+                    logits = self.discriminator(self.generator(z))
+                    g_loss = keras.losses.BinaryCrossentropy(from_logits=True)(target_fn(logits), logits)
+                grads = tape.gradient(g_loss, self.generator.trainable_variables)
+                self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+                return {"d_loss": d_loss, "g_loss": g_loss}
+
+        return Wrong
+
+    assert "toward target 0" in message(ex.q4, g_toward(tf.zeros_like))
+    random_targets = g_toward(lambda t: tf.random.uniform(tf.shape(t)))
+    assert "random targets (the article's mistake)" in message(ex.q4, random_targets)
+    assert "real_label" in message(ex.q4, WithLabel)
+
+
+def test_gan_model_equals_the_course_class():
+    assert status(ex.q4, gan.GAN) == "correct"
+
+
+def test_classic_recipe_value_mistakes():
+    def random_targets(generator, discriminator, gan_model, real_images, z):
+        n = len(real_images)
+        fake = np.asarray(generator(z, training=False))
+        discriminator.trainable = True
+        discriminator.train_on_batch(np.concatenate([real_images, fake]),
+                                     np.concatenate([np.ones((n, 1)), np.zeros((n, 1))]))
+        discriminator.trainable = False
+        gan_model.train_on_batch(z, np.random.uniform(0, 1, (n, 1)))  # the article's targets
+
+    assert "random targets (the article's mistake)" in message(ex.q5, random_targets)
+
+    def swapped(generator, discriminator, gan_model, real_images, z):
+        n = len(real_images)
+        fake = np.asarray(generator(z, training=False))
+        discriminator.trainable = True
+        discriminator.train_on_batch(np.concatenate([real_images, fake]),
+                                     np.concatenate([np.zeros((n, 1)), np.ones((n, 1))]))
+        discriminator.trainable = False
+        gan_model.train_on_batch(z, np.ones((n, 1)))
+
+    assert "labels are swapped" in message(ex.q5, swapped)
+
+    def toward_fake(generator, discriminator, gan_model, real_images, z):
+        classic_round(generator, discriminator, gan_model, real_images, z[:0])  # D only
+        gan_model.train_on_batch(z, np.zeros((len(z), 1)))
+
+    assert status(ex.q5, toward_fake) == "incorrect"

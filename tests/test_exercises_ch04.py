@@ -228,3 +228,26 @@ def test_q4_stub():
         raise NotImplementedError
 
     assert _status(ex.q4, build) == "not attempted"
+
+
+def test_q2_names_the_keras_loss_class():
+    for misuse in (lambda m, v: keras.losses.KLDivergence(m, v),  # the article's call
+                   lambda m, v: keras.losses.KLDivergence()(m, v),
+                   lambda m, v: keras.losses.kl_divergence(m, v)):
+        assert "loss class" in _message(ex.q2, misuse)
+
+
+def test_q3_rejects_a_sigmoid_and_cross_entropy_on_probabilities():
+    def on_probabilities(x, logits, z_mean, z_log_var):
+        p = ops.sigmoid(logits)
+        rec = -ops.sum(x * ops.log(p) + (1 - x) * ops.log(1 - p), axis=(1, 2, 3))
+        return ops.mean(rec + kl_divergence(z_mean, z_log_var))
+
+    assert "probabilities" in _message(ex.q3, on_probabilities)
+
+    def keras_bce_on_probabilities(x, logits, z_mean, z_log_var):
+        rec = 784 * keras.losses.binary_crossentropy(ops.reshape(x, (-1, 784)),
+                                                     ops.reshape(ops.sigmoid(logits), (-1, 784)))
+        return ops.mean(rec + kl_divergence(z_mean, z_log_var))
+
+    assert "probabilities" in _message(ex.q3, keras_bce_on_probabilities)

@@ -169,9 +169,37 @@ def test_q4_train_step():
     assert "saturating" in _message(ex.q5, _step(saturating=True))
     assert "one-sided" in _message(ex.q5, _step(real_one=True))
     assert "fakes keep 0" in _message(ex.q5, _step(smooth_fakes=True))
-    assert "g_loss applied to D" in _message(ex.q5, _step(g_on_d=True))
+    assert "generator's optimiser also updated the discriminator" in _message(ex.q5, _step(g_on_d=True))
     assert "'d_loss'" in _message(ex.q5, lambda *a, **k: {"loss": 0.0})
     assert _status(ex.q5, _stub) == "not attempted"
+
+
+def _step_with(g_loss):
+    def step(generator, discriminator, g_opt, d_opt, real, z, real_label=0.9):
+        with tf.GradientTape() as tape:
+            rl = discriminator(real, training=True)
+            fl = discriminator(generator(z, training=True), training=True)
+            d_loss = (tf.reduce_mean(_bce(tf.fill(tf.shape(rl), real_label), rl))
+                      + tf.reduce_mean(_bce(tf.zeros_like(fl), fl)))
+        d_opt.apply_gradients(zip(tape.gradient(d_loss, discriminator.trainable_variables),
+                                  discriminator.trainable_variables))
+        with tf.GradientTape() as tape:
+            g_loss_value = g_loss(discriminator(generator(z, training=True), training=True))
+        g_opt.apply_gradients(zip(tape.gradient(g_loss_value, generator.trainable_variables),
+                                  generator.trainable_variables))
+        return {"d_loss": d_loss, "g_loss": g_loss_value}
+
+    return step
+
+
+def test_q4_train_step_value_mistakes():
+    bce = keras.losses.BinaryCrossentropy
+    random_targets = lambda f: bce(from_logits=True)(tf.random.uniform(tf.shape(f)), f)  # noqa: E731
+    assert "random targets (the article's mistake)" in _message(ex.q5, _step_with(random_targets))
+    toward_fake = lambda f: bce(from_logits=True)(tf.zeros_like(f), f)  # noqa: E731
+    assert "toward target 0" in _message(ex.q5, _step_with(toward_fake))
+    on_probabilities = lambda f: bce()(tf.ones_like(f), tf.sigmoid(f))  # noqa: E731
+    assert "applies a sigmoid" in _message(ex.q5, _step_with(on_probabilities))
 
 
 # ---------------------------------------------------------------- q5 prepare_face
@@ -205,11 +233,3 @@ def test_q6_stabilisers():
     assert "missing" in _message(ex.q6, {"A", "C"})
     assert "unknown" in _message(ex.q6, {"Z"})
     assert _status(ex.q6, None) == "not attempted"
-
-
-def test_solutions_shown_by_the_exercises_pass():
-    namespace = {"keras": keras, "tf": tf, "np": np}
-    for q, name in ((ex.q1, "output_size"), (ex.q3, "build_generator"), (ex.q4, "build_discriminator"),
-                    (ex.q5, "train_step")):
-        exec(q._solution, namespace)
-        assert _status(q, namespace[name]) == "correct", q.title

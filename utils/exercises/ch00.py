@@ -2,12 +2,13 @@
 
 import numpy as np
 
+from .fixtures import as_array
 from .framework import Exercise, Incorrect, call_answer
 
 
 def _check_to_tanh_range(to_tanh_range):
     pixels = np.array([[0, 51, 255], [255, 128, 0]], dtype=np.uint8)
-    out = np.asarray(call_answer(to_tanh_range, pixels))
+    out = as_array(call_answer(to_tanh_range, pixels))
     if out.shape != pixels.shape:
         raise Incorrect(f"the output should keep the input's shape {pixels.shape}, got {out.shape}")
     if not np.issubdtype(out.dtype, np.floating):

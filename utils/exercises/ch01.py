@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .fixtures import as_array
 from .framework import Exercise, Incorrect, call_answer
 
 
@@ -11,7 +12,7 @@ def _check_alpha_composite(alpha_composite):
     mask = np.zeros((6, 5))
     mask[1:4, 1:3] = 1.0
     mask[4, 4] = 0.25  # a soft edge pixel
-    out = np.asarray(call_answer(alpha_composite, fg, bg, mask))
+    out = as_array(call_answer(alpha_composite, fg, bg, mask))
     if out.shape != fg.shape:
         raise Incorrect(f"output shape {out.shape}, expected {fg.shape}: broadcast the (H, W) mask over channels "
                         "with mask[..., None]")
@@ -29,7 +30,7 @@ def _check_alpha_composite(alpha_composite):
 
 def _check_disc_mask(disc_mask):
     size, center, radius = 41, (10, 25), 8.0
-    mask = np.asarray(call_answer(disc_mask, size, center, radius))
+    mask = as_array(call_answer(disc_mask, size, center, radius))
     if mask.shape != (size, size):
         raise Incorrect(f"mask shape {mask.shape}, expected ({size}, {size})")
     values = np.unique(mask.astype(float))
@@ -56,10 +57,10 @@ def _check_pca_sample(pca_sample):
     mean = rng.normal(size=dim)
     components = np.linalg.qr(rng.normal(size=(dim, k)))[0].T  # k orthonormal rows
     stddevs = np.array([3.0, 1.5, 0.5])
-    samples = np.asarray(call_answer(pca_sample, mean, components, stddevs, n, 0))
+    samples = as_array(call_answer(pca_sample, mean, components, stddevs, n, 0))
     if samples.shape != (n, dim):
         raise Incorrect(f"expected shape (n, D) = {(n, dim)}, got {samples.shape}")
-    again = np.asarray(call_answer(pca_sample, mean, components, stddevs, n, 0))
+    again = as_array(call_answer(pca_sample, mean, components, stddevs, n, 0))
     if not np.allclose(samples, again):
         raise Incorrect("the same seed gave different samples: draw z with np.random.default_rng(seed)")
     if np.allclose(samples.mean(0), 0, atol=0.1) and not np.allclose(mean, 0, atol=0.1):

@@ -10,98 +10,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import gan
 from ..gan import discriminator_loss, generator_loss, saturating_generator_loss
 from ..training import max_weight_change, snapshot_weights
 from .fixtures import (
-    LR,
+    LR_D,
+    LR_G,
     RecordingSGD,
     Step,
-    all_layers,
+    as_array,
     as_scalar,
-    call_model,
-    check_model,
-    check_who_moved,
+    check_generator,
+    check_logit_discriminator,
+    check_optimisers,
     describe,
+    eagerly,
     gan_setup,
     grade_step,
-    keras2_spellings,
     loss_values,
-    real_batch,
     same_noise,
 )
 from .framework import Exercise, Incorrect, call_answer
-
-
-def _build(build, *args, what="generator"):
-    """The learner's model, rejecting the Keras 2 spellings that Keras 3 still builds with a warning."""
-    with keras2_spellings() as old:
-        model = call_answer(build, *args)
-    if old:
-        raise Incorrect(old[0])
-    return check_model(model, what)
-
-
-def check_generator(build, latent_dims=(100, 16)):
-    """Shape (N, 28, 28, 1), range [-1, 1] (tanh), varies with z, for each latent size."""
-    first = None
-    for latent_dim in latent_dims:
-        model = _build(build, latent_dim)
-        first = model if first is None else first
-        z = np.random.default_rng(0).standard_normal((8, latent_dim)).astype("float32")
-        out = call_model(model, z, "generator")
-        if out.shape != (8, 28, 28, 1):
-            raise Incorrect(f"with latent_dim={latent_dim}, a batch of 8 vectors gave output shape "
-                            f"{out.shape}; expected (8, 28, 28, 1) (reshape the 784 values into an "
-                            "image with one channel)")
-        big = call_model(model, z * 50.0, "generator")
-        if not np.all(np.isfinite(big)):
-            raise Incorrect("the generator's output is not finite for large inputs")
-        if big.min() < -1.0001 or big.max() > 1.0001:
-            raise Incorrect(f"outputs reach [{big.min():.2f}, {big.max():.2f}]; they must stay in "
-                            "[-1, 1]: end with a tanh, like the training images scaled to [-1, 1]")
-        if big.min() >= 0.0:
-            raise Incorrect("all outputs are >= 0: the last activation looks like a sigmoid ([0, 1]); "
-                            "use tanh so the generator can produce the -1 background of images scaled "
-                            "to [-1, 1]")
-        if float(np.std(out, axis=0).mean()) < 1e-6:
-            raise Incorrect("every latent vector gives the same image: the output must depend on z")
-    return first  # the model for the first (default) latent size
-
-
-def _ends_in_probability(model) -> bool:
-    """Make the last layer's weights huge: a hidden squashing at the end keeps outputs in [0, 1]."""
-    last = model.layers[-1]
-    if not [w for w in last.weights if len(w.shape) >= 2]:
-        return False
-    saved = [keras.ops.convert_to_numpy(w).copy() for w in last.weights]
-    try:
-        for w in last.weights:
-            w.assign(keras.ops.convert_to_numpy(w) * 1000.0)
-        noise = np.random.default_rng(1).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
-        big = call_model(model, noise, "discriminator")
-    finally:
-        for w, s in zip(last.weights, saved):
-            w.assign(s)
-    return big.min() >= 0.0 and big.max() <= 1.0
-
-
-def check_logit_discriminator(build):
-    """(N, 28, 28, 1) -> (N, 1) logits, not probabilities."""
-    model = _build(build, what="discriminator")
-    out = call_model(model, real_batch(8), "discriminator")
-    if out.shape != (8, 1):
-        raise Incorrect(f"a batch of 8 images gave output shape {out.shape}; expected (8, 1): one "
-                        "score per image")
-    activation = getattr(model.layers[-1], "activation", None)
-    name = getattr(activation, "__name__", str(activation)).lower()
-    if "sigmoid" in name or "softmax" in name:
-        raise Incorrect("the last layer applies a sigmoid: return the raw logit instead and use "
-                        "from_logits=True in the loss (more stable, no saturated probabilities)")
-    if _ends_in_probability(model):
-        raise Incorrect("the output stays in [0, 1] even with huge weights: it is a probability, "
-                        "not a logit; drop the final sigmoid")
-    return model
 
 
 def loss_value(fn, *args):
@@ -204,17 +132,28 @@ q4 = Exercise(
 
 
 # ----------------------------------------------------------------------------------------------- q5
+def _run_train_step(make_train_step, setup) -> Step:
+    """One step of the learner's make_train_step from the set-up's weights, with the scripted noise."""
+    g, d = setup.fresh()
+    g_opt, d_opt = RecordingSGD(LR_G), RecordingSGD(LR_D)
+    with same_noise(**setup.noise()), eagerly():
+        step = call_answer(make_train_step, g, d, g_opt, d_opt, setup.latent_dim)
+        if not callable(step) or isinstance(step, keras.Model):
+            raise Incorrect(f"make_train_step should return the step function, got {describe(step)}")
+        logs = call_answer(step, tf.constant(setup.batches[0]))
+    check_optimisers(g, d, g_opt, d_opt)
+    d_loss, g_loss = loss_values(logs)
+    return Step(snapshot_weights(g), snapshot_weights(d), d_loss, g_loss)
+
+
 def _check_train_step(make_train_step):
-    keras.utils.set_random_seed(0)
-    latent_dim = 8
-    g, d = tiny_generator(latent_dim), tiny_discriminator()
-    g_opt, d_opt = RecordingAdam(1e-3), RecordingAdam(1e-3)
-    step = call_answer(make_train_step, g, d, g_opt, d_opt, latent_dim)
-    if not callable(step):
-        raise Incorrect(f"make_train_step should return the step function, got {type(step).__name__}")
-    logs = check_step_effects(g, d, g_opt, d_opt, lambda: call_answer(step, tf.constant(real_batch(16))))
-    check_logs(logs)
-    return "Both networks moved, each through its own optimiser, and the generator's update left D alone."
+    setup = gan_setup()
+    got = _run_train_step(make_train_step, setup)
+    # Right: the course's step (fresh noise for G), or one that feeds G the noise D saw.
+    grade_step(got, setup, accepted=({}, {"reuse": True}),
+               rerun=lambda: _run_train_step(make_train_step, setup))
+    return ("Your step matches gan.gan_update from the same weights, batch and noise: D on real -> 1 "
+            "and fake -> 0, then G toward 'real', each through its own optimiser.")
 
 
 q5 = Exercise(
@@ -231,8 +170,7 @@ def _check_to_gan_range(fn):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
     x[0, 0, 0], x[0, 0, 1] = 0, 255
-    out = call_answer(fn, x.copy())
-    out = np.asarray(out)
+    out = as_array(call_answer(fn, x.copy()), "the scaled images")
     if out.shape != (5, 28, 28, 1):
         raise Incorrect(f"images of shape (5, 28, 28) gave shape {out.shape}; add a channel axis: (5, 28, 28, 1)")
     if out.dtype != np.float32:
@@ -257,26 +195,22 @@ q6 = Exercise(
 
 
 # ----------------------------------------------------------------------------------------------- q7
-def _check_generator_update(fn):
-    keras.utils.set_random_seed(1)
-    g, d = tiny_generator(8), tiny_discriminator()
-    opt = RecordingAdam(1e-3)
-    z = tf.constant(np.random.default_rng(2).standard_normal((16, 8)).astype("float32"))
-    expected = float(generator_loss(d(g(z, training=False), training=False)))
-    g0, d0 = weights_snapshot(g), weights_snapshot(d)
-    loss = call_answer(fn, g, d, opt, z)
-    loss = np.asarray(loss, dtype="float32")
-    if max_change(d0, d) > 0.0 or opt.touched & {v.path for v in d.trainable_variables}:
+def _run_generator_update(fn, setup) -> Step:
+    g, d = setup.fresh()
+    opt = RecordingSGD(LR_G)
+    loss = call_answer(fn, g, d, opt, tf.constant(setup.z))
+    if max_weight_change(setup.d0, d) > 0.0 or opt.touched & {v.path for v in d.trainable_variables}:
         raise Incorrect("the discriminator changed during the generator's update: apply gradients to "
                         "generator.trainable_variables only (D is a fixed judge in this half-step)")
-    if max_change(g0, g) == 0.0:
-        raise Incorrect("the generator's weights did not move: apply the gradients with the optimiser")
-    if loss.size != 1:
-        raise Incorrect(f"return the loss as one number (a batch mean), got shape {loss.shape}")
-    value = float(loss.reshape(()))
-    if abs(value - expected) > 1e-3:
-        raise Incorrect(f"the loss before the update should be the non-saturating -log D(G(z)) = {expected:.4f} "
-                        f"(target 1, from logits), yours is {value:.4f}; random or zero targets do not train G")
+    return Step(snapshot_weights(g), snapshot_weights(d), None,
+                as_scalar(loss, "the returned loss (one number, a batch mean)"))
+
+
+def _check_generator_update(fn):
+    setup = gan_setup(given_z=True)
+    got = _run_generator_update(fn, setup)
+    # The reference is gan.gan_update with D's learning rate 0: its G half on this z.
+    grade_step(got, setup, accepted=({"d_lr": 0.0},), rerun=lambda: _run_generator_update(fn, setup))
     return "Fixed: target 'real' for every fake, gradients for the generator only, from logits."
 
 

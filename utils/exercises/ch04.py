@@ -9,32 +9,31 @@
 
 from __future__ import annotations
 
+import traceback
+
+import keras
 import numpy as np
 
+from .. import vae
+from .fixtures import as_numbers, describe
 from .framework import Exercise, Incorrect, NotAttempted, call_answer
-
-
-def _np(x):
-    return np.asarray(x.numpy() if hasattr(x, "numpy") else x, dtype="float64")
-
 
 # ---------------------------------------------------------------- q1: the sampling layer
 
 
 def _check_sampling(layer_cls) -> str:
-    import keras
     import tensorflow as tf
 
     layer = call_answer(layer_cls) if isinstance(layer_cls, type) else layer_cls
     if not isinstance(layer, keras.layers.Layer):
-        raise Incorrect(f"expected a keras Layer class (or instance), got {type(layer).__name__}")
+        raise Incorrect(f"expected a keras Layer class (or instance), got {describe(layer)}")
     n, d = 4000, 3
     mean = tf.Variable(np.full((n, d), 2.0, dtype="float32"))
     log_var = tf.Variable(np.full((n, d), np.log(0.25), dtype="float32"))
     with tf.GradientTape() as tape:
         z = call_answer(layer, [mean, log_var])
         objective = tf.reduce_sum(tf.square(z))
-    z = _np(z)
+    z = as_numbers(z)
     if z.shape != (n, d):
         raise Incorrect(f"z should have the shape of z_mean, {(n, d)}, got {z.shape}")
     if np.allclose(z, 2.0):
@@ -52,20 +51,20 @@ def _check_sampling(layer_cls) -> str:
     if abs(std - 0.5) > 0.03:
         raise Incorrect(f"with z_log_var = log 0.25 the samples should have standard deviation 0.5, got {std:.3f}")
     g_mean, g_log_var = tape.gradient(objective, [mean, log_var])
-    if g_mean is None or not np.any(_np(g_mean)):
+    if g_mean is None or not np.any(as_numbers(g_mean)):
         raise Incorrect("no gradient reaches z_mean: compute z from z_mean with differentiable operations")
-    if g_log_var is None or not np.any(_np(g_log_var)):
+    if g_log_var is None or not np.any(as_numbers(g_log_var)):
         raise Incorrect("no gradient reaches z_log_var: the noise must be multiplied by exp(0.5 * z_log_var) "
                         "inside the graph (the reparameterisation trick), not sampled from it")
     # Fresh noise on every call, also inside a compiled function (how fit() runs train_step).
     small_mean, small_log_var = tf.zeros((2, d)), tf.zeros((2, d))
-    eager = [_np(call_answer(layer, [small_mean, small_log_var])) for _ in range(2)]
+    eager = [as_numbers(call_answer(layer, [small_mean, small_log_var])) for _ in range(2)]
     if np.allclose(eager[0], eager[1]):
         raise Incorrect("two calls gave the same z: the noise is drawn once and reused. Draw eps inside call() "
                         "with keras.random.normal(..., seed=self.seed_generator)")
     compiled = tf.function(lambda m, v: layer([m, v]))
     try:
-        traced = [_np(compiled(small_mean, small_log_var)) for _ in range(2)]
+        traced = [as_numbers(compiled(small_mean, small_log_var)) for _ in range(2)]
     except Exception as err:
         raise Incorrect(f"the layer fails inside tf.function (how fit() runs it): {type(err).__name__}: "
                         f"{str(err).strip().splitlines()[-1][:200]}") from err
@@ -79,7 +78,35 @@ def _check_sampling(layer_cls) -> str:
 
 
 def _reference_kl(mean, log_var):
-    return 0.5 * np.sum(mean**2 + np.exp(log_var) - log_var - 1.0, axis=-1)
+    return np.asarray(vae.kl_divergence(mean, log_var), "float64")
+
+
+_KL_CLASS = ("keras.losses.KLDivergence is a loss class: KLDivergence()(p, q) compares two "
+             "distributions given as probability vectors. It is not the KL of N(z_mean, "
+             "exp(z_log_var)) to N(0, I): write the closed form 0.5 * sum(z_mean^2 + exp(z_log_var) "
+             "- z_log_var - 1) over the latent axis")
+
+
+def _raised_in_keras_losses(err: Incorrect) -> bool:
+    cause = err.__cause__
+    frames = traceback.extract_tb(cause.__traceback__) if cause is not None else []
+    return any("keras/src/losses" in frame.filename.replace("\\", "/") for frame in frames)
+
+
+def _call_kl(kl_fn, mean, log_var):
+    try:
+        out = call_answer(kl_fn, mean, log_var)
+    except Incorrect as err:
+        if _raised_in_keras_losses(err):
+            raise Incorrect(_KL_CLASS) from err
+        raise
+    if isinstance(out, keras.losses.Loss):
+        raise Incorrect(_KL_CLASS)
+    out = as_numbers(out, "the KL")
+    for misuse in (keras.losses.KLDivergence()(mean, log_var), keras.losses.kl_divergence(mean, log_var)):
+        if out.shape == np.shape(misuse) and np.allclose(out, np.asarray(misuse), rtol=1e-4):
+            raise Incorrect(_KL_CLASS)
+    return out
 
 
 def _monte_carlo_kl(mean, log_var, samples=200_000, seed=0):
@@ -95,14 +122,13 @@ def _check_kl(kl_fn) -> str:
     rng = np.random.default_rng(1)
     mean = rng.normal(0, 1, (5, 4)).astype("float32")
     log_var = rng.normal(0, 0.7, (5, 4)).astype("float32")
-    out = call_answer(kl_fn, mean, log_var)
-    out = _np(out)
+    out = _call_kl(kl_fn, mean, log_var)
     if out.shape == ():
         raise Incorrect("return one KL value per example, shape (N,), not a single number for the batch")
     if out.shape != (5,):
         raise Incorrect(f"for z_mean of shape (5, 4) expected KL values of shape (5,), got {out.shape}; "
                         "sum over the latent dimensions (axis=-1)")
-    expected = _reference_kl(mean.astype("float64"), log_var.astype("float64"))
+    expected = _reference_kl(mean, log_var)
     mc = _monte_carlo_kl(mean[0].astype("float64"), log_var[0].astype("float64"))
     if abs(out[0] - expected[0]) > 1e-3 * max(1.0, expected[0]):
         if np.allclose(out, -expected, rtol=1e-3):
@@ -116,7 +142,7 @@ def _check_kl(kl_fn) -> str:
                         f"{mc:.3f}, your function gives {out[0]:.3f}")
     if not np.allclose(out, expected, rtol=1e-3, atol=1e-4):
         raise Incorrect("right for the first example but not for the others: compute it per row")
-    zero = _np(call_answer(kl_fn, np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32")))
+    zero = as_numbers(call_answer(kl_fn, np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32")))
     if not np.allclose(zero, 0.0, atol=1e-6):
         raise Incorrect(f"when q equals the prior (mean 0, log-variance 0) the KL must be 0, got {zero}")
     return f"Matches the closed form and a Monte-Carlo estimate ({mc:.3f} vs {out[0]:.3f} for the first row)."
@@ -126,9 +152,30 @@ def _check_kl(kl_fn) -> str:
 
 
 def _reference_loss(x, logits, mean, log_var):
-    per_pixel = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    rec = per_pixel.reshape(len(x), -1).sum(-1)
-    return float(np.mean(rec + _reference_kl(mean, log_var))), rec, _reference_kl(mean, log_var)
+    """The course's -ELBO (utils.vae) and its two terms per image, in float64."""
+    x, logits, mean, log_var = (np.asarray(a, "float64") for a in (x, logits, mean, log_var))
+    rec = np.asarray(vae.bernoulli_reconstruction(x, logits), "float64")
+    kl = _reference_kl(mean, log_var)
+    return float(np.mean(rec + kl)), rec, kl
+
+
+def _check_confident_logits(loss_fn, x, logits, mean, log_var) -> None:
+    """The same batch with a few logits of +-40 where the pixel disagrees: a loss from logits copes.
+
+    Why: a sigmoid of 40 is 1.0 in float32, so a cross-entropy computed on probabilities is clipped
+    or infinite there, while on moderate logits it agrees with the logit form to many digits.
+    """
+    x, logits = x.copy(), logits.copy()
+    x[:, 0, 0], logits[:, 0, 0] = 0.0, 40.0
+    x[:, 0, 1], logits[:, 0, 1] = 1.0, -40.0
+    expected = _reference_loss(x, logits, mean, log_var)[0]
+    out = as_numbers(call_answer(loss_fn, x, logits, mean, log_var), "the loss")
+    got = float(out.reshape(-1)[0])
+    if not np.isfinite(got) or abs(got - expected) > 1e-3 * expected:
+        raise Incorrect(f"right for moderate logits, but with a few confident logits (+-40) the loss is "
+                        f"{got:.2f}, not {expected:.2f}: you apply a sigmoid and take the cross-entropy of "
+                        "probabilities, which round to 0 or 1 in float32 (clipped or infinite). Compute "
+                        "it from the logits (tf.nn.sigmoid_cross_entropy_with_logits)")
 
 
 def _check_loss(loss_fn) -> str:
@@ -137,12 +184,13 @@ def _check_loss(loss_fn) -> str:
     logits = rng.normal(0, 2, (6, 28, 28, 1)).astype("float32")
     mean = rng.normal(0, 1, (6, 8)).astype("float32")
     log_var = rng.normal(0, 0.5, (6, 8)).astype("float32")
-    out = _np(call_answer(loss_fn, x, logits, mean, log_var))
+    out = as_numbers(call_answer(loss_fn, x, logits, mean, log_var), "the loss")
     if out.size != 1:
         raise Incorrect(f"return one number (the batch mean of the per-image -ELBO), got shape {out.shape}")
     out = float(out.reshape(()))
-    expected, rec, kl = _reference_loss(*(a.astype("float64") for a in (x, logits, mean, log_var)))
+    expected, rec, kl = _reference_loss(x, logits, mean, log_var)
     if abs(out - expected) <= 1e-3 * expected:
+        _check_confident_logits(loss_fn, x, logits, mean, log_var)
         return (f"-ELBO = {expected:.1f} nats per image on this batch: "
                 f"reconstruction {rec.mean():.1f} + KL {kl.mean():.1f}.")
     pixel_mean = float(np.mean(rec / 784 + kl))
@@ -155,8 +203,7 @@ def _check_loss(loss_fn) -> str:
         raise Incorrect("you summed over the batch; report the mean over images so the figure is per image")
     if abs(out - float(np.mean(rec))) <= 1e-3 * expected:
         raise Incorrect("only the reconstruction term: add the KL divergence to the prior")
-    probs = 1 / (1 + np.exp(-logits.astype("float64")))
-    double, _, _ = _reference_loss(x.astype("float64"), probs, mean.astype("float64"), log_var.astype("float64"))
+    double = _reference_loss(x, 1 / (1 + np.exp(-logits.astype("float64"))), mean, log_var)[0]
     if abs(out - double) <= 1e-3 * double:
         raise Incorrect("you applied a sigmoid before a from_logits cross-entropy: the decoder already returns "
                         "logits, pass them as they are")
@@ -167,17 +214,15 @@ def _check_loss(loss_fn) -> str:
 
 
 def _check_decoder(build_fn) -> str:
-    import keras
-
     for latent_dim in (2, 16):
         model = call_answer(build_fn, latent_dim)
         if not isinstance(model, keras.Model):
-            raise Incorrect(f"build_decoder should return a keras Model, got {type(model).__name__}")
+            raise Incorrect(f"build_decoder should return a keras Model, got {describe(model)}")
         if tuple(model.input_shape) != (None, latent_dim):
             raise Incorrect(f"build_decoder({latent_dim}) should take z of shape (None, {latent_dim}), "
                             f"takes {model.input_shape}")
         z = np.random.default_rng(0).normal(0, 3, (3, latent_dim)).astype("float32")
-        out = _np(model(z))
+        out = as_numbers(model(z))
         if out.shape != (3, 28, 28, 1):
             hint = " (8x8 doubled twice is 32x32; start from 7x7)" if out.shape[1:3] == (32, 32) else ""
             raise Incorrect(f"for 3 latent vectors expected logits of shape (3, 28, 28, 1), got {out.shape}{hint}")

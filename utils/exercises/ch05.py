@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fixtures import as_numbers
 from .framework import Exercise, Incorrect, call_answer
-
-
-def _np(x):
-    return np.asarray(x.numpy() if hasattr(x, "numpy") else x, dtype="float64")
-
 
 # ---------------------------------------------------------------- q1: linear interpolation
 
@@ -24,7 +20,7 @@ def _np(x):
 def _check_interpolate(fn) -> str:
     z0 = np.array([0.0, 2.0, -1.0], dtype="float32")
     z1 = np.array([4.0, -2.0, 1.0], dtype="float32")
-    out = _np(call_answer(fn, z0, z1, 5))
+    out = as_numbers(call_answer(fn, z0, z1, 5))
     if out.shape == (3, 5):
         raise Incorrect("got shape (d, steps) = (3, 5); return one row per step, shape (steps, d) = (5, 3)")
     if out.shape != (5, 3):
@@ -39,7 +35,7 @@ def _check_interpolate(fn) -> str:
     expected = z0 + np.linspace(0, 1, 5)[:, None] * (z1 - z0)
     if not np.allclose(out, expected, atol=1e-5):
         raise Incorrect("the end points are right but the steps are not evenly spaced on the straight line")
-    two = _np(call_answer(fn, z0, z1, 2))
+    two = as_numbers(call_answer(fn, z0, z1, 2))
     if two.shape != (2, 3):
         raise Incorrect(f"with steps=2 expect just the two end points, shape (2, 3), got {two.shape}")
     return "Evenly spaced, both ends included, one row per step."
@@ -60,7 +56,7 @@ def _check_slerp(fn) -> str:
     rng = np.random.default_rng(3)
     z0, z1 = rng.standard_normal(64), rng.standard_normal(64)
     for t in (0.0, 1.0):
-        out = _np(call_answer(fn, z0, z1, t))
+        out = as_numbers(call_answer(fn, z0, z1, t))
         if out.shape != (64,):
             raise Incorrect(f"slerp(z0, z1, t) with a scalar t should return one point of shape (64,), got {out.shape}")
         target = z0 if t == 0 else z1
@@ -68,7 +64,7 @@ def _check_slerp(fn) -> str:
             raise Incorrect("the result has norm 1: scale the direction by the interpolated norm (1-t)|z0| + t|z1|")
         if not np.allclose(out, target, atol=1e-4):
             raise Incorrect(f"at t={t:g} slerp should return {'z0' if t == 0 else 'z1'}")
-    mid = _np(call_answer(fn, z0, z1, 0.5))
+    mid = as_numbers(call_answer(fn, z0, z1, 0.5))
     expected = _reference_slerp(z0, z1, 0.5)
     if np.allclose(mid, (z0 + z1) / 2, atol=1e-4):
         raise Incorrect(f"that is linear interpolation: its midpoint has norm {np.linalg.norm(mid):.2f}, well below "
@@ -78,7 +74,7 @@ def _check_slerp(fn) -> str:
     if not np.allclose(mid, expected, rtol=1e-3, atol=1e-3):
         raise Incorrect(f"at t=0.5 expected a point of norm {np.linalg.norm(expected):.3f} on the arc between "
                         f"z0 and z1, got norm {np.linalg.norm(mid):.3f}")
-    quarter = _np(call_answer(fn, z0, z1, 0.25))
+    quarter = as_numbers(call_answer(fn, z0, z1, 0.25))
     if not np.allclose(quarter, _reference_slerp(z0, z1, 0.25), rtol=1e-3, atol=1e-3):
         raise Incorrect("right at t=0.5 but not at t=0.25: the weights are sin((1-t) omega)/sin(omega) and "
                         "sin(t omega)/sin(omega)")
@@ -114,13 +110,13 @@ def _tiny_models(latent_dim=2, seed=0):
 def _check_embed(fn) -> str:
     encoder, _, images = _tiny_models()
     mean, log_var = (np.asarray(t) for t in encoder(images))
-    out = _np(call_answer(fn, encoder, images))
+    out = as_numbers(call_answer(fn, encoder, images))
     if out.shape != mean.shape:
         raise Incorrect(f"for 6 images and a 2-D latent space expected shape {mean.shape}, got {out.shape} "
                         "(return z_mean only, not the list [z_mean, z_log_var])")
     if np.allclose(out, log_var, atol=1e-4) and not np.allclose(out, mean, atol=1e-4):
         raise Incorrect("that is z_log_var; the position of a digit in latent space is z_mean")
-    again = _np(call_answer(fn, encoder, images))
+    again = as_numbers(call_answer(fn, encoder, images))
     if not np.allclose(out, again, atol=1e-5):
         raise Incorrect("two calls gave different embeddings: you are sampling z. For a map of the data use the "
                         "posterior mean z_mean, which is deterministic")
@@ -136,14 +132,14 @@ def _check_reconstruct(fn) -> str:
     encoder, decoder, images = _tiny_models(seed=1)
     mean, _ = (np.asarray(t) for t in encoder(images))
     expected = 1 / (1 + np.exp(-np.asarray(decoder(mean), dtype="float64")))
-    out = _np(call_answer(fn, encoder, decoder, images))
+    out = as_numbers(call_answer(fn, encoder, decoder, images))
     if out.shape not in {(6, 28, 28), (6, 28, 28, 1)}:
         raise Incorrect(f"for 6 images expected shape (6, 28, 28) or (6, 28, 28, 1), got {out.shape}")
     out = out.reshape(6, 28, 28, 1)
     if out.min() < 0 or out.max() > 1:
         raise Incorrect("values outside [0, 1]: the decoder returns logits, apply a sigmoid "
                         "(keras.ops.sigmoid) to get pixel probabilities")
-    again = _np(call_answer(fn, encoder, decoder, images)).reshape(6, 28, 28, 1)
+    again = as_numbers(call_answer(fn, encoder, decoder, images)).reshape(6, 28, 28, 1)
     if not np.allclose(out, again, atol=1e-5):
         raise Incorrect("two calls gave different reconstructions: decode the posterior mean, not a sample")
     if not np.allclose(out, expected, atol=1e-4):

@@ -13,7 +13,24 @@ image preparation and the stabilisers.
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
+from ..training import snapshot_weights
+from .fixtures import (
+    LR_D,
+    LR_G,
+    RecordingSGD,
+    Step,
+    all_layers,
+    as_array,
+    check_optimisers,
+    describe,
+    eagerly,
+    gan_setup,
+    grade_step,
+    loss_values,
+    reference_step,
+)
 from .framework import Exercise, Incorrect, NotAttempted, call_answer
 
 # ---------------------------------------------------------------- q1: shape arithmetic
@@ -25,6 +42,7 @@ _Q1_CASES = [  # (what it tests, input size, stack)
     ("a 'valid' stride-2 Conv2D where the stride does not divide evenly", 16, [("conv", 3, 2, "valid")]),
     ("a 'same' stride-2 Conv2DTranspose", 8, [("convT", 4, 2, "same")]),
     ("a 'valid' stride-2 Conv2DTranspose", 8, [("convT", 4, 2, "valid")]),
+    ("a 'valid' stride-3 Conv2DTranspose with a 2x2 kernel (kernel < stride)", 7, [("convT", 2, 3, "valid")]),
     ("MaxPooling2D on an odd size", 13, [("pool", 2)]),
     ("the article's face generator (7x7, then six rounds of UpSampling2D + unpadded 3x3 Conv2D)", 7,
      [("up", 2), ("conv", 3, 1, "valid")] * 6),
@@ -61,19 +79,6 @@ def _check_output_size(fn) -> str:
 # ---------------------------------------------------------------- helpers for q2 and q3
 
 
-def _layers_of(model):
-    """All layers, flattening nested models and unwrapping wrappers such as SpectralNormalization."""
-    import keras
-
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            out.extend(_layers_of(layer))
-        else:
-            out.append(layer.layer if isinstance(layer, keras.layers.Wrapper) else layer)
-    return out
-
-
 def _activation_name(layer):
     act = getattr(layer, "activation", None)
     return getattr(act, "__name__", str(act)) if act is not None else None
@@ -83,8 +88,8 @@ def _as_model(obj, what):
     import keras
 
     if not isinstance(obj, keras.Model):
-        raise Incorrect(f"{what} should return a keras.Model, got {type(obj).__name__}")
-    if any(type(layer).__name__ == "Lambda" for layer in _layers_of(obj)):
+        raise Incorrect(f"{what} should return a keras.Model, got {describe(obj)}")
+    if any(type(layer).__name__ == "Lambda" for layer in all_layers(obj)):
         raise Incorrect("it contains a Lambda layer: a saved model with Lambda layers does not load with plain "
                         "keras.models.load_model. Use built-in layers")
     return obj
@@ -111,7 +116,7 @@ def _check_generator(fn) -> str:
     if params > 4_000_000:
         raise Incorrect(f"{params:,} parameters: too slow to train on a CPU in minutes; stay under 4 million "
                         "(Dense -> 4x4x256 and filters 128/64/32 is about 1.1 million)")
-    layers = _layers_of(model)
+    layers = all_layers(model)
     if not any(type(layer).__name__ == "BatchNormalization" for layer in layers):
         raise Incorrect("no BatchNormalization: DCGAN generators normalise after each hidden layer; without it "
                         "64x64 training is much less stable")
@@ -150,7 +155,7 @@ def _check_discriminator(fn) -> str:
         raise Incorrect(f"the input should be (N, 64, 64, 3), got {in_shape}")
     if tuple(model.output_shape) != (None, 1):
         raise Incorrect(f"the output should be one logit per image, shape (N, 1), got {tuple(model.output_shape)}")
-    layers = _layers_of(model)
+    layers = all_layers(model)
     for layer in reversed(layers):
         name = type(layer).__name__
         act = _activation_name(layer)
@@ -188,135 +193,40 @@ def _check_discriminator(fn) -> str:
 
 
 # ---------------------------------------------------------------- q4: one training step
+REAL_LABEL = 0.9
 
 
-def _softplus(x):
-    return np.logaddexp(0.0, x)
+def _bce_mean(target, logits):
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.fill(tf.shape(logits), target), logits))
+
+_SMOOTHED = {"real_label": REAL_LABEL}
+_STEP_MISTAKES = [
+    (f"d_loss uses label 1 for the real images; use real_label (here {REAL_LABEL}) for them: "
+     "one-sided label smoothing", {"real_label": 1.0}),
+    ("the fake images got a smoothed label too: smoothing is one-sided, fakes keep 0",
+     {"d_loss_fn": lambda r, f: _bce_mean(REAL_LABEL, r) + _bce_mean(1 - REAL_LABEL, f)}),
+]
 
 
-def _tiny_gan(seed):
-    import keras
-
-    rng = np.random.default_rng(seed)
-    g = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8 * 8 * 3, activation="tanh"),
-                          keras.layers.Reshape((8, 8, 3))], name="tiny_g")
-    d = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4, activation="tanh"),
-                          keras.layers.Dense(1)], name="tiny_d")
-    for m in (g, d):
-        m.set_weights([rng.normal(0, 0.4, w.shape).astype("float32") for w in m.get_weights()])
-    real = rng.uniform(-1, 1, (6, 8, 8, 3)).astype("float32")
-    z = rng.standard_normal((6, 4)).astype("float32")
-    return g, d, real, z
-
-
-def _reference(seed, real_label, mode):
-    """Reference step with plain SGD(0.1). mode: 'sequential' (G's loss after D's update) or 'simultaneous'."""
-    import keras
-    import tensorflow as tf
-
-    g, d, real, z = _tiny_gan(seed)
-    g_opt, d_opt = keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1)
-    bce = tf.nn.sigmoid_cross_entropy_with_logits
-    with tf.GradientTape(persistent=True) as tape:
-        fake = g(z, training=True)
-        rl, fl = d(real, training=True), d(fake, training=True)
-        d_loss = tf.reduce_mean(bce(tf.fill(tf.shape(rl), real_label), rl)) + tf.reduce_mean(bce(tf.zeros_like(fl), fl))
-        g_loss_now = tf.reduce_mean(bce(tf.ones_like(fl), fl))
-    g_grads_now = tape.gradient(g_loss_now, g.trainable_variables)
-    d_opt.apply_gradients(zip(tape.gradient(d_loss, d.trainable_variables), d.trainable_variables))
-    if mode == "simultaneous":
-        g_loss = g_loss_now
-        g_opt.apply_gradients(zip(g_grads_now, g.trainable_variables))
-    else:
-        with tf.GradientTape() as tape:
-            g_loss = tf.reduce_mean(bce(tf.ones_like(rl), d(g(z, training=True), training=True)))
-        g_opt.apply_gradients(zip(tape.gradient(g_loss, g.trainable_variables), g.trainable_variables))
-    return float(d_loss), float(g_loss), [w.copy() for w in g.get_weights()], [w.copy() for w in d.get_weights()]
-
-
-def _unpack_losses(out):
-    if isinstance(out, dict):
-        if "d_loss" not in out or "g_loss" not in out:
-            raise Incorrect(f"return a dict with keys 'd_loss' and 'g_loss', got keys {sorted(out)}")
-        return float(np.asarray(out["d_loss"])), float(np.asarray(out["g_loss"]))
-    if isinstance(out, (tuple, list)) and len(out) == 2:
-        return float(np.asarray(out[0])), float(np.asarray(out[1]))
-    raise Incorrect(f"return {{'d_loss': ..., 'g_loss': ...}}, got {type(out).__name__}")
-
-
-def _same(a, b, tol=1e-4):
-    return all(np.allclose(x, y, atol=tol) for x, y in zip(a, b))
+def _run_train_step(fn, setup) -> Step:
+    g, d = setup.fresh()
+    g_opt, d_opt = RecordingSGD(LR_G), RecordingSGD(LR_D)
+    with eagerly():
+        out = call_answer(fn, g, d, g_opt, d_opt, setup.batches[0].copy(), setup.z.copy(), REAL_LABEL)
+    check_optimisers(g, d, g_opt, d_opt)
+    d_loss, g_loss = loss_values(out)
+    return Step(snapshot_weights(g), snapshot_weights(d), d_loss, g_loss)
 
 
 def _check_train_step(fn) -> str:
-    import keras
-
-    seed, real_label = 7, 0.9
-    g, d, real, z = _tiny_gan(seed)
-    g0, d0 = [w.copy() for w in g.get_weights()], [w.copy() for w in d.get_weights()]
-    out = call_answer(fn, g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), real, z, real_label)
-    d_loss, g_loss = _unpack_losses(out)
-    g1, d1 = g.get_weights(), d.get_weights()
-    if _same(d0, d1, 1e-7):
-        raise Incorrect("the discriminator's weights did not change: D was never updated (the frozen-"
-                        "discriminator trap, or its gradients were applied to the wrong variables)")
-    if _same(g0, g1, 1e-7):
-        raise Incorrect("the generator's weights did not change: apply the generator loss's gradients to "
-                        "generator.trainable_variables")
-    # the reference values, computed on fresh copies of the same tiny networks
-    fake = np.asarray(_tiny_gan(seed)[0](z))
-    d_ref = _tiny_gan(seed)[1]
-    rl, fl = np.asarray(d_ref(real), "float64"), np.asarray(d_ref(fake), "float64")
-
-    def bce(label, logit):
-        return float(np.mean(_softplus(logit) - label * logit))
-
-    expected_d = bce(real_label, rl) + bce(0.0, fl)
-    if not np.isclose(d_loss, expected_d, atol=1e-4):
-        if np.isclose(d_loss, bce(1.0, rl) + bce(0.0, fl), atol=1e-4):
-            raise Incorrect(f"d_loss uses label 1 for the real images; use real_label (here {real_label}) for them: "
-                            "one-sided label smoothing")
-        if np.isclose(d_loss, bce(real_label, rl) + bce(1 - real_label, fl), atol=1e-4):
-            raise Incorrect("the fake images got a smoothed label too: smoothing is one-sided, fakes keep 0")
-        if np.isclose(d_loss, bce(real_label, rl), atol=1e-4):
-            raise Incorrect("d_loss only has the real-image term; add the fake term with label 0")
-        raise Incorrect(f"d_loss should be BCE(real_label, D(real)) + BCE(0, D(G(z))) from logits = "
-                        f"{expected_d:.4f} on the check's batch, you returned {d_loss:.4f}")
-    refs = {mode: _reference(seed, real_label, mode) for mode in ("sequential", "simultaneous")}
-    if not any(np.isclose(g_loss, r[1], atol=1e-4) for r in refs.values()):
-        if any(np.isclose(g_loss, -float(np.mean(_softplus(_logits_after(seed, real_label, mode, z)))), atol=1e-4)
-               for mode in refs):
-            raise Incorrect("g_loss is the saturating minimax loss log(1 - D(G(z))): its gradient vanishes while D "
-                            "wins. Use the non-saturating -log D(G(z)) = BCE(1, D(G(z)))")
-        raise Incorrect(f"g_loss should be BCE(1, D(G(z))) (non-saturating) = {refs['sequential'][1]:.4f} on the "
-                        f"check's batch, you returned {g_loss:.4f}")
-    for mode, (_, _, g_ref, d_ref_w) in refs.items():
-        if _same(d1, d_ref_w) and _same(g1, g_ref):
-            return ("D stepped on real and fake, G on the non-saturating loss; each optimizer touched only its own "
-                    "network" + (" (G's loss taken before D's update: fine too)." if mode == "simultaneous" else "."))
-    d_seq = refs["sequential"][3]
-    if not _same(d1, d_seq) and not _same(d1, refs["simultaneous"][3]):
-        raise Incorrect("the losses are right but D's weights are not what one step on d_loss gives: did the "
-                        "generator's step also change D (gradients of g_loss applied to D's variables)?")
-    raise Incorrect("the losses are right but G's weights are not what one step on g_loss gives: update G with "
-                    "the gradient of g_loss with respect to generator.trainable_variables only")
-
-
-def _logits_after(seed, real_label, mode, z):
-    """D's logits on G(z) as seen by the generator's update in the given mode (for the saturating check)."""
-    import keras
-    import tensorflow as tf
-
-    g, d, real, _ = _tiny_gan(seed)
-    if mode == "sequential":
-        bce = tf.nn.sigmoid_cross_entropy_with_logits
-        with tf.GradientTape() as tape:
-            rl, fl = d(real), d(g(z))
-            loss = (tf.reduce_mean(bce(tf.fill(tf.shape(rl), real_label), rl))
-                    + tf.reduce_mean(bce(tf.zeros_like(fl), fl)))
-        keras.optimizers.SGD(0.1).apply_gradients(zip(tape.gradient(loss, d.trainable_variables),
-                                                      d.trainable_variables))
-    return np.asarray(d(g(z)), "float64")
+    setup = gan_setup(latent_dim=4, shape=(8, 8, 3), given_z=True)
+    got = _run_train_step(fn, setup)
+    # Right: the course's step, or G's gradient taken against D before D's update (simultaneous).
+    match = grade_step(got, setup, accepted=(_SMOOTHED, {**_SMOOTHED, "simultaneous": True}),
+                       d_mistakes=_STEP_MISTAKES, rerun=lambda: _run_train_step(fn, setup))
+    simultaneous = not np.allclose(match.g[0], reference_step(setup, **_SMOOTHED).g[0])
+    return ("D stepped on real and fake, G on the non-saturating loss; each optimizer touched only its own "
+            "network" + (" (G's loss taken before D's update: fine too)." if simultaneous else "."))
 
 
 # ---------------------------------------------------------------- q5: preparing a real face photo
@@ -339,7 +249,7 @@ def _check_prepare_face(fn) -> str:
     from ..chapters.faces import prepare_face as reference
 
     image = _test_image()
-    out = np.asarray(call_answer(fn, image.copy()))
+    out = as_array(call_answer(fn, image.copy()))
     if out.shape != (64, 64, 3):
         raise Incorrect(f"a 90x130 RGB photo should become (64, 64, 3), got {out.shape}")
     if out.dtype != np.float32:
@@ -360,11 +270,11 @@ def _check_prepare_face(fn) -> str:
         raise Incorrect("not the centre square of the photo resized to 64x64 (crop (H - s)//2 and (W - s)//2 from "
                         "the top and left, where s = min(H, W))")
     rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, "uint8")], axis=-1)
-    out4 = np.asarray(call_answer(fn, rgba))
+    out4 = as_array(call_answer(fn, rgba))
     if out4.shape != (64, 64, 3):
         raise Incorrect(f"an RGBA PNG (H, W, 4) should also give (64, 64, 3) (drop alpha), got {out4.shape}")
     grey = image[..., 0]
-    out_g = np.asarray(call_answer(fn, grey))
+    out_g = as_array(call_answer(fn, grey))
     if out_g.shape != (64, 64, 3):
         raise Incorrect(f"a greyscale photo (H, W) should give (64, 64, 3) (repeat the channel), got {out_g.shape}")
     return "Centre crop, 64x64, float32 in [-1, 1]; RGBA and greyscale handled."
@@ -429,7 +339,8 @@ q1 = Exercise(
     "Output size of a layer stack, by hand",
     _check_output_size,
     hint="UpSampling2D(f): size * f. Conv2D 'valid': (size - kernel) // stride + 1; 'same': ceil(size / stride). "
-         "Conv2DTranspose 'same': size * stride; 'valid': (size - 1) * stride + kernel. MaxPooling2D(f): size // f.",
+         "Conv2DTranspose 'same': size * stride; 'valid': size * stride + max(kernel - stride, 0). "
+         "MaxPooling2D(f): size // f.",
 )
 
 q3 = Exercise(

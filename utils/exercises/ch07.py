@@ -11,28 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import metrics
+from .fixtures import as_scalar, describe, random_cov
 from .framework import Exercise, Incorrect, call_answer
 
-
-def _as_float(value, what: str) -> float:
-    if isinstance(value, complex) or np.iscomplexobj(value):
-        raise Incorrect(f"{what} returned a complex number ({value}); scipy.linalg.sqrtm can return tiny "
-                        "imaginary parts from rounding: keep the real part (`.real`)")
-    try:
-        out = float(np.asarray(value).reshape(()))
-    except (TypeError, ValueError) as err:
-        raise Incorrect(f"{what} should return one number, got {type(value).__name__} {np.shape(value)}") from err
-    if not np.isfinite(out):
-        raise Incorrect(f"{what} returned {out}; it should be a finite number")
-    return out
-
-
 # ---------------------------------------------------------------- q1: Frechet distance
-
-
-def _random_cov(rng, d):
-    a = rng.normal(size=(d, d))
-    return a @ a.T / d + 0.1 * np.eye(d)
 
 
 def _frechet_diagnosis(got, mu1, s1, mu2, s2) -> str:
@@ -61,7 +43,7 @@ def _frechet_diagnosis(got, mu1, s1, mu2, s2) -> str:
 
 def _check_frechet(fn):
     rng = np.random.default_rng(0)
-    s = _random_cov(rng, 4)
+    s = random_cov(rng, 4)
     m1, m2 = rng.normal(size=5), rng.normal(size=5)
     cases = [
         ("two identical Gaussians", rng.normal(size=4), s, None, s),
@@ -69,11 +51,11 @@ def _check_frechet(fn):
          np.eye(3)),
         ("equal means, covariances diag(4, 1, 9) and I (answer (2-1)^2 + 0 + (3-1)^2 = 5)", np.zeros(3),
          np.diag([4.0, 1.0, 9.0]), np.zeros(3), np.eye(3)),
-        ("full (non-diagonal) covariances that do not commute", m1, _random_cov(rng, 5), m2, _random_cov(rng, 5)),
+        ("full (non-diagonal) covariances that do not commute", m1, random_cov(rng, 5), m2, random_cov(rng, 5)),
     ]
     for what, mu1, s1, mu2, s2 in cases:
         mu2 = mu1 if mu2 is None else mu2
-        got = _as_float(call_answer(fn, mu1, s1, mu2, s2), "frechet_distance")
+        got = as_scalar(call_answer(fn, mu1, s1, mu2, s2), "frechet_distance")
         want = metrics.frechet_distance(mu1, s1, mu2, s2)
         if abs(got - want) > 1e-4 * max(1.0, abs(want)):
             raise Incorrect(f"{what}: expected {want:.5g}, got {got:.5g}."
@@ -91,7 +73,7 @@ def _reversed_kl_score(p):
 
 def _check_score(fn):
     def run(p):
-        return _as_float(call_answer(fn, p), "score_from_probs")
+        return as_scalar(call_answer(fn, p), "score_from_probs")
 
     rng = np.random.default_rng(1)
     logits = rng.normal(scale=2.0, size=(300, 10))
@@ -131,8 +113,8 @@ def _check_precision_recall(fn):
     def run(a, b, k):
         out = call_answer(fn, a, b, k)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise Incorrect(f"return a pair (precision, recall), got {type(out).__name__}")
-        return _as_float(out[0], "precision"), _as_float(out[1], "recall")
+            raise Incorrect(f"return a pair (precision, recall), got {describe(out)}")
+        return as_scalar(out[0], "precision"), as_scalar(out[1], "recall")
 
     p, r = run(real, collapsed, 3)
     want_p, want_r = metrics.precision_recall(real, collapsed, k=3)

@@ -8,17 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fixtures import as_scalar as _scalar
 from .framework import Exercise, Incorrect, call_answer
-
-
-def _scalar(value, what: str) -> float:
-    try:
-        arr = np.asarray(value, dtype="float64")
-    except Exception as err:
-        raise Incorrect(f"{what} should be a number, got {type(value).__name__}") from err
-    if arr.size != 1:
-        raise Incorrect(f"{what} should be one number, got shape {arr.shape}")
-    return float(arr.reshape(()))
 
 
 # ---------------------------------------------------------------- q1: label agreement

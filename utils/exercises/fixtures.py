@@ -20,8 +20,9 @@ after the step. Plain SGD, not Adam: Adam's first step is about lr * sign(gradie
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field  # noqa: I001
 
 import keras
 import numpy as np
@@ -31,7 +32,9 @@ from .. import gan
 from ..training import snapshot_weights
 from .framework import Incorrect, call_answer, summarise_error
 
-LR = 0.05  # SGD learning rate of the step checks: large enough that a step moves weights visibly
+# SGD learning rates of the step checks. D's logits are large (see make_confident), so a small step
+# for D already moves them a lot; G's update must still see fakes with logits in (0, 1) afterwards.
+LR_G, LR_D = 2e-3, 2e-4
 TOLERANCE = 2e-3  # weights agree when they differ by less than this fraction of the reference's update
 
 
@@ -53,14 +56,25 @@ def describe(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def as_numbers(value, what: str, finite: bool = True) -> np.ndarray:
-    """`value` as a float64 array, or Incorrect saying what came back instead of numbers."""
-    if isinstance(value, (str, bytes, keras.Model, dict)) or callable(value):
+def as_array(value, what: str = "the result") -> np.ndarray:
+    """`value` as a NumPy array of numbers (its own dtype), or Incorrect saying what came back."""
+    if value is None or isinstance(value, (str, bytes, keras.Model, dict)) or callable(value):
         raise Incorrect(f"{what} should be numbers (an array or tensor), got {describe(value)}")
     try:
-        array = np.asarray(value, dtype="float64")
+        array = np.asarray(value)
     except Exception as err:
         raise Incorrect(f"{what} should be numbers (an array or tensor), got {describe(value)}") from err
+    if array.dtype.kind not in "biufc":
+        raise Incorrect(f"{what} should be numbers (an array or tensor), got {describe(value)}")
+    return array
+
+
+def as_numbers(value, what: str = "the result", finite: bool = False) -> np.ndarray:
+    """`value` as a float64 array (`finite`: NaN and inf are Incorrect too), saying what came back."""
+    array = as_array(value, what)
+    if np.iscomplexobj(array):
+        raise Incorrect(f"{what} is complex ({describe(value)}): keep the real part (`.real`)")
+    array = array.astype("float64")
     if finite and not np.all(np.isfinite(array)):
         bad = array[~np.isfinite(array)].ravel()[0]
         raise Incorrect(f"{what} contains {bad} (not a finite number): expected finite values")
@@ -71,15 +85,31 @@ def as_scalar(value, what: str) -> float:
     """One finite number, or Incorrect saying what came back."""
     if isinstance(value, complex) or np.iscomplexobj(value):
         raise Incorrect(f"{what} is a complex number ({value}): keep the real part (`.real`)")
-    array = as_numbers(value, what)
+    array = as_numbers(value, what, finite=True)
     if array.size != 1:
         raise Incorrect(f"{what} should be one number, got an array of shape {array.shape}")
     return float(array.reshape(()))
 
 
+def random_cov(rng, d):
+    """A random, well-conditioned d x d covariance matrix."""
+    a = rng.normal(size=(d, d))
+    return a @ a.T / d + 0.1 * np.eye(d)
+
+
 def softplus(x):
     """log(1 + exp(x)), stable for large |x|: the logistic losses written from logits."""
     return np.logaddexp(0.0, x)
+
+
+def convt_size(size, kernel, stride, padding) -> int:
+    """Keras's own output size of a Conv2DTranspose (no output_padding): the checkers' reference.
+
+    'same': size * stride; 'valid': size * stride + max(kernel - stride, 0), which is
+    (size - 1) * stride + kernel only when kernel >= stride.
+    """
+    layer = keras.layers.Conv2DTranspose(1, kernel, strides=stride, padding=padding)
+    return int(layer.compute_output_shape((None, size, size, 1))[1])
 
 
 # --------------------------------------------------------------------------- a learner's models
@@ -96,7 +126,7 @@ def call_model(model, inputs, what: str, training=False) -> np.ndarray:
     try:
         out = model(inputs, training=training)
     except Exception as err:
-        raise Incorrect(f"the {what} fails on a batch of shape {np.shape(inputs)}: "
+        raise Incorrect(f"the {what} ({describe(model)}) fails on a batch of shape {np.shape(inputs)}: "
                         f"{summarise_error(err)}") from err
     return as_numbers(out, f"the {what}'s output", finite=False)
 
@@ -132,6 +162,77 @@ def keras2_spellings():
         found += [fix for key, fix in _KERAS2.items() if key in str(warning.message)]
 
 
+def build_model(build, *args, what="generator"):
+    """The learner's model, rejecting the Keras 2 spellings that Keras 3 still builds with a warning."""
+    with keras2_spellings() as old:
+        model = call_answer(build, *args)
+    if old:
+        raise Incorrect(old[0])
+    return check_model(model, what)
+
+
+def check_generator(build, latent_dims=(100, 16)):
+    """An MNIST generator (chapters 02, 03): (N, 28, 28, 1) in [-1, 1] (tanh), depends on z."""
+    first = None
+    for latent_dim in latent_dims:
+        model = build_model(build, latent_dim)
+        first = model if first is None else first
+        z = np.random.default_rng(0).standard_normal((8, latent_dim)).astype("float32")
+        out = call_model(model, z, "generator")
+        if out.shape != (8, 28, 28, 1):
+            raise Incorrect(f"with latent_dim={latent_dim}, a batch of 8 vectors gave output shape "
+                            f"{out.shape}; expected (8, 28, 28, 1) (reshape the 784 values into an "
+                            "image with one channel)")
+        big = call_model(model, z * 50.0, "generator")
+        if not np.all(np.isfinite(big)):
+            raise Incorrect("the generator's output is not finite for large inputs")
+        if big.min() < -1.0001 or big.max() > 1.0001:
+            raise Incorrect(f"outputs reach [{big.min():.2f}, {big.max():.2f}]; they must stay in "
+                            "[-1, 1]: end with a tanh, like the training images scaled to [-1, 1]")
+        if big.min() >= 0.0:
+            raise Incorrect("all outputs are >= 0: the last activation looks like a sigmoid ([0, 1]); "
+                            "use tanh so the generator can produce the -1 background of images scaled "
+                            "to [-1, 1]")
+        if float(np.std(out, axis=0).mean()) < 1e-6:
+            raise Incorrect("every latent vector gives the same image: the output must depend on z")
+    return first  # the model for the first (default) latent size
+
+
+def _ends_in_probability(model) -> bool:
+    """Make the last layer's weights huge: a hidden squashing at the end keeps outputs in [0, 1]."""
+    last = model.layers[-1]
+    if not [w for w in last.weights if len(w.shape) >= 2]:
+        return False
+    saved = [keras.ops.convert_to_numpy(w).copy() for w in last.weights]
+    try:
+        for w in last.weights:
+            w.assign(keras.ops.convert_to_numpy(w) * 1000.0)
+        noise = np.random.default_rng(1).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+        big = call_model(model, noise, "discriminator")
+    finally:
+        for w, s in zip(last.weights, saved):
+            w.assign(s)
+    return big.min() >= 0.0 and big.max() <= 1.0
+
+
+def check_logit_discriminator(build):
+    """(N, 28, 28, 1) -> (N, 1) logits, not probabilities."""
+    model = build_model(build, what="discriminator")
+    out = call_model(model, real_batch(8), "discriminator")
+    if out.shape != (8, 1):
+        raise Incorrect(f"a batch of 8 images gave output shape {out.shape}; expected (8, 1): one "
+                        "score per image")
+    activation = getattr(model.layers[-1], "activation", None)
+    name = getattr(activation, "__name__", str(activation)).lower()
+    if "sigmoid" in name or "softmax" in name:
+        raise Incorrect("the last layer applies a sigmoid: return the raw logit instead and use "
+                        "from_logits=True in the loss (more stable, no saturated probabilities)")
+    if _ends_in_probability(model):
+        raise Incorrect("the output stays in [0, 1] even with huge weights: it is a probability, "
+                        "not a logit; drop the final sigmoid")
+    return model
+
+
 # ------------------------------------------------------------------------ tiny networks and data
 def real_batch(n=16, seed=0) -> np.ndarray:
     """MNIST-shaped blobs in [-1, 1] that look nothing like noise: something for a step to learn."""
@@ -165,18 +266,28 @@ def tiny_gan(latent_dim=8, shape=(28, 28, 1), seed=0, hidden=32):
     return g, d
 
 
-def make_confident(d, images, centre=-6.0, spread=9.0) -> None:
-    """Rescale D's last layer so its logits on `images` spread about `centre` with std `spread`.
+def make_confident(d, real, fake, real_mean=-5.0, fake_mean=-9.0, spread=14.0) -> None:
+    """Set D's last layer so its logits on `real` and `fake` have these means and about this spread.
 
-    Why: with logits of -20 and below some of D's probabilities round to 0 in float32. A loss that
-    applies a sigmoid and then a cross-entropy on probabilities clips them there and loses their
-    gradient, so only such logits tell it from a loss computed from logits.
+    Why: with logits of -17 and below D's probabilities round to 0 in float32. A loss that applies
+    a sigmoid and then a cross-entropy on probabilities clips them there and loses their gradient,
+    so only such logits tell it from a loss computed from logits; other logits near 0 and 1 tell a
+    loss that takes the logits for probabilities. Both kinds are wanted among real and fake logits.
     """
-    kernel, bias = d.layers[-1].get_weights()
-    logits = np.asarray(d(images, training=False)) - bias
-    kernel = kernel * spread / max(float(logits.std()), 1e-6)
-    d.layers[-1].set_weights([kernel, np.full_like(bias, centre - float(logits.mean()) * spread
-                                                   / max(float(logits.std()), 1e-6))])
+    def features(x):
+        for layer in d.layers[:-1]:
+            x = layer(x)
+        return np.asarray(x, "float64")
+
+    h_real, h_fake = features(real), features(fake)
+    kernel = d.layers[-1].get_weights()[0][:, 0].astype("float64")
+    scale = spread / max(float(np.std(np.concatenate([h_real, h_fake]) @ kernel)), 1e-6)
+    gap = h_real.mean(0) - h_fake.mean(0)  # a direction that moves real logits apart from fake ones
+    start = scale * (h_real.mean(0) - h_fake.mean(0)) @ kernel
+    t = (real_mean - fake_mean - start) / max(float(gap @ gap), 1e-12)
+    kernel = scale * kernel + t * gap
+    bias = real_mean - h_real.mean(0) @ kernel
+    d.layers[-1].set_weights([kernel[:, None].astype("float32"), np.array([bias], "float32")])
 
 
 def clone(model, weights):
@@ -208,6 +319,23 @@ class RecordingSGD(_Recording, keras.optimizers.SGD):
 
 
 # ------------------------------------------------------------------------------- the same noise
+@contextlib.contextmanager
+def eagerly():
+    """Run tf.functions eagerly in the block (a learner's @tf.function step included).
+
+    Why: inside a traced function Keras 3 spots a sigmoid feeding BinaryCrossentropy() and quietly
+    uses the sigmoid's input as logits, so a step with that mistake computes the logit loss there,
+    yet not when the same code runs eagerly (while debugging, in a notebook cell). Run eagerly, a
+    check sees what the code itself computes.
+    """
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(True)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(before)
+
+
 @contextlib.contextmanager
 def same_noise(seed=0, fixed=None, reuse=False):
     """While active, every standard-normal draw comes from one script, so two steps see the same z.
@@ -279,7 +407,7 @@ class GanSetup:
         return {"fixed": self.z} if self.z is not None else {"seed": 7}
 
 
-def gan_setup(latent_dim=8, shape=(28, 28, 1), n=16, seed=0, batches=1, given_z=False) -> GanSetup:
+def gan_setup(latent_dim=8, shape=(28, 28, 1), n=32, seed=0, batches=1, given_z=False) -> GanSetup:
     """Tiny networks, `batches` real batches of `n` and a confident D (see `make_confident`)."""
     rng = np.random.default_rng(seed + 100)
     g, d = tiny_gan(latent_dim, shape, seed)
@@ -288,7 +416,7 @@ def gan_setup(latent_dim=8, shape=(28, 28, 1), n=16, seed=0, batches=1, given_z=
     else:
         real = [rng.uniform(-1, 1, (n,) + tuple(shape)).astype("float32") for _ in range(batches)]
     z = rng.standard_normal((n, latent_dim)).astype("float32")
-    make_confident(d, np.concatenate([real[0], np.asarray(g(z))]))
+    make_confident(d, real[0], np.asarray(g(z)))
     return GanSetup(g, d, real, z if given_z else None, latent_dim, g.get_weights(), d.get_weights())
 
 
@@ -302,7 +430,7 @@ class Step:
     g_loss: float | None = None
 
 
-def reference_step(setup: GanSetup, d_lr=LR, reuse=False, simultaneous=False, **options) -> Step:
+def reference_step(setup: GanSetup, d_lr=None, reuse=False, simultaneous=False, **options) -> Step:
     """`gan.gan_update` with SGD on copies of the set-up, over its batches, with the same noise.
 
     `options` go to gan_update (real_label, r1_gamma, d_loss_fn, g_loss_fn): the named mistakes
@@ -314,7 +442,7 @@ def reference_step(setup: GanSetup, d_lr=LR, reuse=False, simultaneous=False, **
         g_side = reference_step(setup, 0.0, reuse, **options)  # D does not move: G sees the old D
         return Step(g_side.g, d_side.d, d_side.d_loss, g_side.g_loss)
     g, d = setup.fresh()
-    g_opt, d_opt = keras.optimizers.SGD(LR), keras.optimizers.SGD(d_lr)
+    g_opt, d_opt = keras.optimizers.SGD(LR_G), keras.optimizers.SGD(LR_D if d_lr is None else d_lr)
     with same_noise(reuse=reuse, **setup.noise()):
         for real in setup.batches:
             out = gan.gan_update(g, d, g_opt, d_opt, tf.constant(real), None, setup.latent_dim, **options)
@@ -371,11 +499,28 @@ def _close(got, want, start) -> bool:
     return _max_diff(got, want) <= TOLERANCE * max(_max_diff(want, start), 1e-6) + 1e-7
 
 
-def _named(got, start, setup, mistakes, side, base):
+def _matches(got: Step, ref: Step, start, side: str) -> bool:
+    """The `side` ("g" or "d") of `got` is `ref`'s: its weights, and its loss where it reported one."""
+    mine, want = getattr(got, f"{side}_loss"), getattr(ref, f"{side}_loss")
+    if mine is None and _max_diff(getattr(ref, side), start) == 0.0:
+        return False  # a mistake that leaves the weights alone is only told by its loss
+    return _close(getattr(got, side), getattr(ref, side), start) and (
+        mine is None or want is None or bool(np.isclose(mine, want, rtol=1e-3, atol=1e-4)))
+
+
+def _diagnose(got, setup, side, mistakes, base, rerun, random_message, who, expected) -> str:
+    """Why `side` of the learner's step differs from the reference: a named mistake, or a summary."""
+    start = setup.d0 if side == "d" else setup.g0
     for message, options in mistakes:
-        if _close(getattr(got, side), getattr(reference_step(setup, **base, **options), side), start):
+        if _matches(got, reference_step(setup, **{**base, **options}), start, side):
             return message
-    return None
+    if rerun is not None and not _close(getattr(rerun(), side), getattr(got, side), start):
+        return random_message
+    if _max_diff(getattr(got, side), start) == 0.0:
+        return (f"the {who}'s weights did not move in a full step" + (
+            " (a frozen discriminator? In Keras 3, discriminator.trainable = False also stops "
+            "discriminator.train_on_batch)" if side == "d" else ""))
+    return expected
 
 
 def grade_step(got: Step, setup: GanSetup, accepted=({},), d_mistakes=(), g_mistakes=(),
@@ -388,21 +533,18 @@ def grade_step(got: Step, setup: GanSetup, accepted=({},), d_mistakes=(), g_mist
     """
     refs = [reference_step(setup, **options) for options in accepted]
     if not any(_close(got.d, ref.d, setup.d0) for ref in refs):
-        message = _named(got, setup.d0, setup, list(D_MISTAKES) + list(d_mistakes), "d", accepted[0])
-        if message is None and rerun is not None and not _close(rerun().d, got.d, setup.d0):
-            message = RANDOM_D
-        raise Incorrect(message or f"D's weights after the step differ from one SGD step on "
-                        f"gan.discriminator_loss (real -> 1, fake -> 0, from logits, batch means) by up "
-                        f"to {_max_diff(got.d, refs[0].d):.2g}")
+        raise Incorrect(_diagnose(
+            got, setup, "d", list(D_MISTAKES) + list(d_mistakes), accepted[0], rerun, RANDOM_D,
+            "discriminator", "D's weights after the step differ from one SGD step on "
+            "gan.discriminator_loss (real -> 1, fake -> 0, from logits, batch means) by up to "
+            f"{_max_diff(got.d, refs[0].d):.2g}"))
     match = next((ref for ref in refs if _close(got.d, ref.d, setup.d0) and _close(got.g, ref.g, setup.g0)),
                  None)
     if match is None:
-        message = _named(got, setup.g0, setup, list(G_MISTAKES) + list(g_mistakes), "g", accepted[0])
-        if message is None and rerun is not None and not _close(rerun().g, got.g, setup.g0):
-            message = RANDOM_G
-        raise Incorrect(message or f"D's update is right, but G's weights after the step differ from "
-                        f"one SGD step on the non-saturating loss BCE(1, D(G(z))) by up to "
-                        f"{_max_diff(got.g, refs[0].g):.2g}")
+        raise Incorrect(_diagnose(
+            got, setup, "g", list(G_MISTAKES) + list(g_mistakes), accepted[0], rerun, RANDOM_G,
+            "generator", "D's update is right, but G's weights after the step differ from one SGD "
+            f"step on the non-saturating loss BCE(1, D(G(z))) by up to {_max_diff(got.g, refs[0].g):.2g}"))
     if losses:
         for name in ("d_loss", "g_loss"):
             mine, want = getattr(got, name), getattr(match, name)
@@ -410,6 +552,13 @@ def grade_step(got: Step, setup: GanSetup, accepted=({},), d_mistakes=(), g_mist
                 raise Incorrect(f"the update is right, but the {name} you return is {mine:.4f}; expected "
                                 f"{want:.4f}, the loss before the update (D's without any penalty term)")
     return match
+
+
+def grade_steps(steps: list, setup: GanSetup, rerun=None, **options) -> None:
+    """`grade_step` for each of several steps in turn (step k after the first k + 1 batches)."""
+    for k, step in enumerate(steps):
+        part = dataclasses.replace(setup, batches=setup.batches[:k + 1])
+        grade_step(step, part, rerun=None if rerun is None else (lambda k=k: rerun()[k]), **options)
 
 
 def loss_values(logs, keys=("d_loss", "g_loss")) -> list[float]:
@@ -424,8 +573,8 @@ def loss_values(logs, keys=("d_loss", "g_loss")) -> list[float]:
     return [as_scalar(logs[key], key) for key in keys]
 
 
-def check_who_moved(g, d, g_opt, d_opt, g_before, d_before) -> None:
-    """The optimisers kept to their own network, and both networks moved (frozen-D trap)."""
+def check_optimisers(g, d, g_opt, d_opt) -> None:
+    """Each recording optimiser updated only its own network's variables."""
     g_paths = {v.path for v in g.trainable_variables}
     d_paths = {v.path for v in d.trainable_variables}
     if d_opt is not None and d_opt.touched & g_paths:
@@ -434,8 +583,4 @@ def check_who_moved(g, d, g_opt, d_opt, g_before, d_before) -> None:
     if g_opt is not None and g_opt.touched & d_paths:
         raise Incorrect("the generator's optimiser also updated the discriminator: in the generator's "
                         "update, take gradients with respect to generator.trainable_variables only")
-    if _max_diff(snapshot_weights(d), d_before) == 0.0:
-        raise Incorrect("the discriminator's weights did not move in a full step (a frozen discriminator? "
-                        "In Keras 3, discriminator.trainable = False also stops discriminator.train_on_batch)")
-    if _max_diff(snapshot_weights(g), g_before) == 0.0:
-        raise Incorrect("the generator's weights did not move in a full step")
+

@@ -156,7 +156,7 @@ QUIZ = Quiz([
     QuizItem(
         "A Conv2DTranspose with kernel 4, stride 2, padding='same' maps 7x7 to",
         {"a": "14x14", "b": "16x16", "c": "13x13", "d": "7x7"},
-        "a", "'same' multiplies by the stride; 'valid' would give (7-1)*2+4 = 16."),
+        "a", "'same' multiplies by the stride; 'valid' would give 7*2 + max(4-2, 0) = 16."),
     QuizItem(
         "In Keras 3, you set discriminator.trainable = False, compile a combined model, and call "
         "discriminator.train_on_batch inside your loop. What happens?",
