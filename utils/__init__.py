@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up
 from .config import FAST, MODE, env_report, import_tensorflow_quietly, pick, seed_everything  # noqa: E402
 
 import_tensorflow_quietly()
-from .data import (  # noqa: E402
+from .data import (  # noqa: E402  # noqa: E402
     DataError,
     ImageData,
     binarize,
@@ -34,11 +34,11 @@ from .data import (  # noqa: E402
 from .paths import REPO_ROOT, artifact_dir, find_artifact  # noqa: E402
 from .plotting import LiveTrainingDisplay, image_grid, plot_history, show_images  # noqa: E402
 
-__all__ = [
-    "FAST", "MODE", "REPO_ROOT", "__version__", "check_version", "DataError", "ImageData", "LiveTrainingDisplay",
-    "artifact_dir", "binarize", "binarize_dynamic", "env_report", "find_artifact", "image_grid",
-    "load_fashion_mnist", "load_mnist", "make_dataset", "pick", "plot_history", "scale_images",
-    "seed_everything", "show_images", "to_unit_range",
+__all__ = [  # the names `import utils` gives a notebook directly; modules: `from utils import gan`
+    "FAST", "MODE", "REPO_ROOT", "__version__", "check_version", "DataError", "ImageData",
+    "LiveTrainingDisplay", "artifact_dir", "binarize", "binarize_dynamic", "env_report",
+    "find_artifact", "image_grid", "load_fashion_mnist", "load_mnist", "make_dataset", "pick",
+    "plot_history", "scale_images", "seed_everything", "show_images", "to_unit_range",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Mode, seeding and the one-line environment report.
+"""Mode, seeding and the one-line environment report (chapter 00, sections 1-2 teach them).
 
 `COURSE_FAST` is read here and nowhere else: every notebook asks `utils.FAST` (or `pick`) which
 sizes to use, so fast and full mode share one code path and differ only in numbers.

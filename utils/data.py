@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST: loading (online or from COURSE_DATA_DIR), scaling, binarisation, tf.data.
+"""MNIST and Fashion-MNIST (chapter 00, section 3): loading (online or from COURSE_DATA_DIR), scaling,
+binarisation (chapter 04 explains it), tf.data.
 
 Loading order:
 1. `data_dir` argument or the COURSE_DATA_DIR environment variable, when set: the original IDX

@@ -1,4 +1,4 @@
-"""Judging generators on MNIST (chapter 07): a small classifier, classifier-FID and score, precision/recall.
+"""Judging generators on MNIST (chapter 07, sections 2-8): a classifier, classifier-FID and score, precision/recall.
 
 The yardstick is a small CNN MNIST classifier (`get_classifier`), trained once and cached under
 `artifacts/07_evaluating_generators/mnist_classifier.keras` (fast-mode runs under `artifacts/fast/`).
@@ -9,8 +9,8 @@ Conventions
 -----------
 * The classifier's input is float32 (N, 28, 28, 1) in [0, 1]. `to_classifier_input` converts what a
   generator gives you: uint8 0..255, tanh images in [-1, 1] (GANs), or [0, 1] images (VAE), with or
-  without the channel axis. The range is guessed (any value < 0 means [-1, 1]; any value > 1 means
-  0..255) unless you say it with `value_range="tanh" | "unit" | "uint8"`.
+  without the channel axis, by the rules of `utils.to_unit_range` (integers are 0..255; floats in
+  [0, 1] are [0, 1], else [-1, 1]) unless you say it with `value_range="tanh" | "unit" | "uint8"`.
 * The classifier outputs **logits** (10 values); `classifier_probs` applies the softmax. Its
   penultimate layer, named "features" (64 ReLU units), is the feature space of `classifier_features`,
   `classifier_fid` and `precision_recall`.
@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from . import config
-from .paths import artifact_dir, find_artifact
+from .data import to_unit_range
+from .paths import artifact_dir, find_artifact, shown_path
 
 CHAPTER = "07_evaluating_generators"
 CLASSIFIER_FILE = "mnist_classifier.keras"
@@ -47,12 +47,13 @@ _CACHE: dict = {}  # in-memory: the loaded classifier and its feature model, key
 # ---------------------------------------------------------------- input conversion
 
 
-def to_classifier_input(images, value_range: str = "auto") -> np.ndarray:
+def to_classifier_input(images, value_range="auto") -> np.ndarray:
     """Return float32 (N, 28, 28, 1) in [0, 1], the classifier's input, from any usual image format.
 
     `images`: (N, 28, 28) or (N, 28, 28, 1) (NumPy or a tensor), as uint8 0..255, floats in [0, 1]
-    or floats in [-1, 1]. `value_range`: "auto" (guess: a value < 0 means [-1, 1], a value > 1
-    means 0..255), "tanh", "unit" or "uint8". Values are clipped into [0, 1] after conversion.
+    or floats in [-1, 1]. `value_range`: as `utils.to_unit_range` ("auto", "tanh", "unit", "uint8"
+    or a pair), the one home of the range rules. NaN or infinite values raise: a metric must not
+    score a diverged generator as if its images were black.
     """
     x = np.asarray(images)
     if x.ndim == 3:
@@ -63,24 +64,9 @@ def to_classifier_input(images, value_range: str = "auto") -> np.ndarray:
         )
     if x.shape[0] == 0:
         raise ValueError("got an empty batch of images (N = 0)")
-    if value_range not in ("auto", "tanh", "unit", "uint8"):
-        raise ValueError(f"value_range must be 'auto', 'tanh', 'unit' or 'uint8', got {value_range!r}")
-    if value_range == "auto":
-        if x.dtype == np.uint8:
-            value_range = "uint8"
-        else:
-            lo, hi = float(np.min(x)), float(np.max(x))
-            if not (np.isfinite(lo) and np.isfinite(hi)):
-                raise ValueError("images contain NaN or infinite values: the generator diverged")
-            value_range = "tanh" if lo < 0 else "uint8" if hi > 1.0 + 1e-6 else "unit"
-    x = x.astype(np.float32)
-    if not np.all(np.isfinite(x)):
+    if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         raise ValueError("images contain NaN or infinite values: the generator diverged")
-    if value_range == "tanh":
-        x = (x + 1.0) / 2.0
-    elif value_range == "uint8":
-        x = x / 255.0
-    return np.clip(x, 0.0, 1.0)
+    return to_unit_range(x, value_range)
 
 
 # ---------------------------------------------------------------- the classifier
@@ -161,7 +147,7 @@ def get_classifier(data=None, verbose: bool = True, retrain: bool = False):
         if key not in _CACHE:
             _CACHE[key] = keras.models.load_model(path)
         if verbose:
-            print(f"Loaded the MNIST classifier from {_short(path)}")
+            print(f"Loaded the MNIST classifier from {shown_path(path)}")
         return _CACHE[key]
     if data is None:
         from .data import load_mnist
@@ -178,18 +164,9 @@ def get_classifier(data=None, verbose: bool = True, retrain: bool = False):
     target = artifact_dir(CHAPTER) / CLASSIFIER_FILE
     model.save(target)
     if verbose:
-        print(f"Held-out accuracy {accuracy:.4f} after {seconds:.0f} s; saved to {_short(target)}")
+        print(f"Held-out accuracy {accuracy:.4f} after {seconds:.0f} s; saved to {shown_path(target)}")
     _CACHE[("path", str(target), target.stat().st_mtime)] = model
     return model
-
-
-def _short(path: Path) -> str:
-    try:
-        from .paths import REPO_ROOT
-
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _resolve(classifier):

@@ -1,4 +1,4 @@
-"""Where things live: the repository root and the artifacts of each chapter.
+"""Where things live: the repository root and each chapter's artifacts (chapter 00, section 2).
 
 Fast-mode runs write under `artifacts/fast/`, full-mode runs under `artifacts/`, so a quick check
 never overwrites a learner's ten-minute model and never passes for one.

@@ -1,4 +1,8 @@
-"""Figures: image grids, loss curves and a live training display (Jupyter or headless)."""
+"""Figures: image grids, loss curves and a live training display (Jupyter or headless).
+
+Chapter 00 (section 3) shows the grids; chapter 02 (section 6) reads the curves; chapters 03 and 06
+train with the live display.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Class-conditional GAN building blocks (chapter 09) and a training step that also runs under tf.distribute.
+"""Class-conditional GAN building blocks (chapter 09, section 1) and a training step that also runs under
+tf.distribute (section 5).
 
 The generator takes noise and a class label; the discriminator takes an image and its label and returns
 two heads: an adversarial logit computed with a *projection* of the label embedding onto the image

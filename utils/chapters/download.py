@@ -1,4 +1,4 @@
-"""Download a file once, check its SHA-256, cache it, and optionally unpack it safely.
+"""Download a file once, check its SHA-256, cache it, and optionally unpack it safely (chapter 06, section 2).
 
 Used for the optional real face datasets of chapter 06. The course itself never needs the network
 (the cartoon faces are drawn by `utils.synthesis`), so every failure here says what happened and how

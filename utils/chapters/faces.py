@@ -1,4 +1,4 @@
-"""Chapter 06: a DCGAN that draws 64x64 RGB faces on a CPU.
+"""Chapter 06 (sections 1-4): a DCGAN that draws 64x64 RGB faces on a CPU.
 
 - networks: `build_face_generator` (latent (N, d) -> (N, 64, 64, 3) in [-1, 1]) and
   `build_face_discriminator` ((N, 64, 64, 3) -> (N, 1) logits); only built-in layers, so a saved
@@ -47,8 +47,9 @@ def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, upsam
     4 -> 8 -> 16 -> 32 -> 64 pixels; BatchNorm + ReLU after every layer except the last, whose tanh
     puts the pixels in [-1, 1] (the range the real images are scaled to). `upsampling="resize"`
     (default) doubles the size with nearest-neighbour UpSampling2D and then applies a 3x3 convolution
-    (a "resize-convolution"): every output pixel gets the same number of kernel taps, so there is no
-    checkerboard speckle. `"transposed"` uses the classic stride-2 4x4 Conv2DTranspose.
+    (a "resize-convolution"): every output pixel is computed by the same 3x3 filter, so it cannot
+    learn the period-2 checkerboard that a stride-2 transposed convolution's four sub-filters can.
+    `"transposed"` uses the classic stride-2 4x4 Conv2DTranspose.
     """
     if upsampling not in ("resize", "transposed"):
         raise ValueError(f"upsampling must be 'resize' or 'transposed', got {upsampling!r}")
@@ -127,7 +128,8 @@ def stack_output_size(size: int, stack) -> int:
 
     ("up", factor)                    UpSampling2D: size * factor
     ("conv", kernel, stride, padding) Conv2D: valid -> floor((size - kernel) / stride) + 1, same -> ceil(size / stride)
-    ("convT", kernel, stride, padding) Conv2DTranspose: same -> size * stride, valid -> size * stride + max(kernel - stride, 0)
+    ("convT", kernel, stride, padding) Conv2DTranspose: same -> size * stride,
+                                       valid -> size * stride + max(kernel - stride, 0)
     ("pool", factor)                  MaxPooling2D (valid): floor(size / factor)
     """
     for layer in stack:

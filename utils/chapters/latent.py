@@ -1,4 +1,4 @@
-"""Latent-space tools for chapter 05: plain functions first, the ipywidgets explorer on top of them.
+"""Latent-space tools for chapter 05 (sections 3-8): plain functions first, the ipywidgets explorer on top.
 
 Everything except `latent_explorer` is NumPy in, NumPy out, so tests call it without a browser or a
 notebook. The decoder is any Keras model mapping z (N, d) to Bernoulli logits (N, 28, 28, 1), the

@@ -1,4 +1,4 @@
-"""Rule-based image synthesis with NumPy only (chapter 01, "image generation principles").
+"""Rule-based image synthesis with NumPy only (chapter 01, section 2; chapter 06 trains on its faces).
 
 Before learning p(x) from data, images can be *made by rules*: move pixels (geometric transforms),
 cut and paste (masks and compositing), wrap a picture onto a shape (texture mapping), grow a texture

@@ -1,6 +1,6 @@
-"""Chapter 08's self-check quiz: multiple-choice items graded in the notebook.
+"""Chapter 08's self-check quiz (section 3): multiple-choice items graded in the notebook.
 
-    from utils.interview import QUIZ
+    from utils.exercises.quiz import QUIZ
     QUIZ.show()                      # print the questions
     QUIZ.grade(my_answers)           # a dict {1: "b", 2: "d", ...} or a function returning one
 
