@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import json
 import tarfile
 
 import keras
@@ -144,9 +145,36 @@ def test_checkpoint_of_another_run_is_not_resumed(tmp_path, capsys):
     ckpt = F.TrainingCheckpoint(tmp_path, {"steps": 10, "mode": "full"}, g2, d2, _adam(), _adam())
     assert ckpt.restore(total_steps=10) == (0, {})
     out = capsys.readouterr().out
-    assert "different run" in out and "mode" in out
-    assert not (tmp_path / "state.json").exists()  # the stale files are gone
+    assert "different run (differs in mode): kept it in kept/run-" in out
+    assert not (tmp_path / "state.json").exists()  # out of the way of this run...
+    kept = next((tmp_path / "kept").iterdir())  # ...but kept, whole, under a name the message gives
+    assert f"kept/{kept.name}/" in out
+    assert json.loads((kept / "state.json").read_text())["config"] == {"steps": 10, "mode": "fast"}
+    assert all((kept / name).exists() for name in F.TrainingCheckpoint.FILES)
     for a, b in zip(before, g2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    ckpt.save(2)  # this run's own checkpoint resumes as before
+    assert ckpt.restore(total_steps=10)[0] == 2
+
+
+@pytest.mark.parametrize("broken, content", [("state.json", "{not json"),
+                                             ("discriminator.weights.h5", "half an HDF5 file"),
+                                             ("optimizers.npz", "garbage")])
+def test_an_unreadable_checkpoint_is_kept_and_training_starts_fresh(tmp_path, capsys, broken,
+                                                                   content):
+    config = {"steps": 10}
+    g, d, g_opt, d_opt = _trained_parts()
+    F.TrainingCheckpoint(tmp_path, config, g, d, g_opt, d_opt).save(4)
+    (tmp_path / broken).write_text(content)
+    keras.utils.set_random_seed(5)
+    g2, d2 = _tiny_nets()
+    before = [w.copy() for w in g2.get_weights() + d2.get_weights()]
+    assert F.TrainingCheckpoint(tmp_path, config, g2, d2, _adam(), _adam()).restore(10) == (0, {})
+    out = capsys.readouterr().out
+    assert f"The checkpoint in {tmp_path} is unreadable ({broken}: " in out
+    assert "kept it in kept/unreadable/ there, starting from step 0" in out
+    assert (tmp_path / "kept" / "unreadable" / broken).read_text() == content
+    for a, b in zip(before, g2.get_weights() + d2.get_weights()):  # nothing half-loaded
         np.testing.assert_array_equal(a, b)
 
 
