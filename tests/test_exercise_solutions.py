@@ -72,6 +72,10 @@ def _exercise_cells(cells: list[str]) -> dict[int, tuple[str, str]]:
 def _cases():
     for chapter in _chapters():
         module = importlib.import_module(f"utils.exercises.ch{chapter}")
+        if not list(NOTEBOOKS.glob(f"{chapter}_*.ipynb")):  # a chapter whose notebook is being written
+            yield pytest.param(chapter, None, None, id=f"ch{chapter}",
+                               marks=pytest.mark.skip(reason=f"no notebooks/{chapter}_*.ipynb yet"))
+            continue
         cells = _code_cells(_notebook(chapter))
         covered = {name: index for index, (name, _) in _exercise_cells(cells).items()}
         for name in sorted((n for n in vars(module) if re.fullmatch(r"q\d+", n)), key=lambda n: int(n[1:])):

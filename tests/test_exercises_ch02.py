@@ -180,6 +180,11 @@ def test_generator_loss_mistakes():
 
     assert "from_logits" in message(ex.q4, on_probabilities)
 
+    def sigmoid_then_probabilities(fake):
+        return keras.losses.BinaryCrossentropy()(tf.ones_like(fake), tf.sigmoid(fake))
+
+    assert "cross-entropy on probabilities" in message(ex.q4, sigmoid_then_probabilities)
+
 
 def test_train_step_mistakes():
     def frozen_recipe(generator, discriminator, g_optimizer, d_optimizer, latent_dim):
@@ -285,8 +290,8 @@ WRONG_D = {  # a discriminator loss with one typical mistake -> words the verdic
     "swapped": (lambda r, f: discriminator_loss(f, r), "labels are swapped"),
     "probabilities": (lambda r, f: BCE()(_ones(r), r) + BCE()(tf.zeros_like(f), f),
                       "treats the logits as probabilities"),
-    "sigmoid": (lambda r, f: BCE()(_ones(r), tf.sigmoid(r)) + BCE()(tf.zeros_like(f), tf.sigmoid(f)),
-                "applies a sigmoid"),
+    "sigmoid": (lambda r, f: BCE()(_ones(r), tf.sigmoid(r))
+                + BCE()(tf.zeros_like(f), tf.sigmoid(f)), "applies a sigmoid"),
     "summed": (lambda r, f: tf.reduce_sum(tf.nn.softplus(-r)) + tf.reduce_sum(tf.nn.softplus(f)),
                "summed"),
 }
@@ -371,7 +376,8 @@ def test_generator_update_must_return_the_loss_before_the_update():
 
 def test_keras2_spellings_are_rejected():
     def keras2(latent_dim=100):
-        return keras.Sequential([L.Dense(64, input_shape=(latent_dim,)), L.LeakyReLU(negative_slope=0.2),
+        return keras.Sequential([L.Dense(64, input_shape=(latent_dim,)),
+                                 L.LeakyReLU(negative_slope=0.2),
                                  L.Dense(784, activation="tanh"), L.Reshape((28, 28, 1))])
 
     assert "keras.Input" in message(ex.q1, keras2)
@@ -383,7 +389,7 @@ def test_keras2_spellings_are_rejected():
     assert "negative_slope" in message(ex.q1, alpha)
 
     def d_alpha():
-        return keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(16), L.LeakyReLU(alpha=0.2),
-                                 L.Dense(1)])
+        return keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(16),
+                                 L.LeakyReLU(alpha=0.2), L.Dense(1)])
 
     assert "negative_slope" in message(ex.q2, d_alpha)

@@ -196,7 +196,7 @@ class _DUpdateFirst(GANModel):
         z = tf.random.normal((tf.shape(real_images)[0], self.latent_dim))
         with tf.GradientTape() as tape:
             real, fake = self.discriminator(real_images), self.discriminator(self.generator(z))
-            d_loss = gan.discriminator_loss(fake, real) if swap else gan.discriminator_loss(real, fake)
+            d_loss = gan.discriminator_loss(*((fake, real) if swap else (real, fake)))
             d_total = d_loss + self.r1_weight() * gan.r1_penalty(self.discriminator, real_images)
         grads = tape.gradient(d_total, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
@@ -263,9 +263,11 @@ def test_convt_size_with_a_kernel_smaller_than_the_stride():
 
 def test_discriminator_batchnorm_after_the_second_convolution():
     def bn_second():
-        return keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(16, 4, strides=2, padding="same"),
-                                 L.LeakyReLU(negative_slope=0.2), L.Conv2D(32, 4, strides=2, padding="same"),
-                                 L.BatchNormalization(), L.LeakyReLU(negative_slope=0.2), L.Flatten(), L.Dense(1)])
+        return keras.Sequential([keras.Input((28, 28, 1)),
+                                 L.Conv2D(16, 4, strides=2, padding="same"),
+                                 L.LeakyReLU(negative_slope=0.2),
+                                 L.Conv2D(32, 4, strides=2, padding="same"), L.BatchNormalization(),
+                                 L.LeakyReLU(negative_slope=0.2), L.Flatten(), L.Dense(1)])
 
     assert "defect 18" in message(ex.q3, bn_second)
 
@@ -273,7 +275,8 @@ def test_discriminator_batchnorm_after_the_second_convolution():
 class WithLabel(GANModel):
     """The notebook's skeleton takes real_label; this train_step ignores it (real target 1)."""
 
-    def __init__(self, generator, discriminator, latent_dim, real_label=1.0, r1_gamma=0.0, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, real_label=1.0, r1_gamma=0.0,
+                 **kwargs):
         super().__init__(generator, discriminator, latent_dim, r1_gamma, **kwargs)
         self.real_label = real_label
 
@@ -297,7 +300,8 @@ def test_gan_model_value_mistakes():
                 z = tf.random.normal((tf.shape(real_images)[0], self.latent_dim))
                 with tf.GradientTape() as tape:
                     logits = self.discriminator(self.generator(z))
-                    g_loss = keras.losses.BinaryCrossentropy(from_logits=True)(target_fn(logits), logits)
+                    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+                    g_loss = bce(target_fn(logits), logits)
                 grads = tape.gradient(g_loss, self.generator.trainable_variables)
                 self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
                 return {"d_loss": d_loss, "g_loss": g_loss}

@@ -169,7 +169,8 @@ def test_q4_train_step():
     assert "saturating" in _message(ex.q5, _step(saturating=True))
     assert "one-sided" in _message(ex.q5, _step(real_one=True))
     assert "fakes keep 0" in _message(ex.q5, _step(smooth_fakes=True))
-    assert "generator's optimiser also updated the discriminator" in _message(ex.q5, _step(g_on_d=True))
+    moves_d = _message(ex.q5, _step(g_on_d=True))
+    assert "generator's optimiser also updated the discriminator" in moves_d
     assert "'d_loss'" in _message(ex.q5, lambda *a, **k: {"loss": 0.0})
     assert _status(ex.q5, _stub) == "not attempted"
 
@@ -194,7 +195,10 @@ def _step_with(g_loss):
 
 def test_q4_train_step_value_mistakes():
     bce = keras.losses.BinaryCrossentropy
-    random_targets = lambda f: bce(from_logits=True)(tf.random.uniform(tf.shape(f)), f)  # noqa: E731
+
+    def random_targets(f):
+        return bce(from_logits=True)(tf.random.uniform(tf.shape(f)), f)
+
     assert "random targets (the article's mistake)" in _message(ex.q5, _step_with(random_targets))
     toward_fake = lambda f: bce(from_logits=True)(tf.zeros_like(f), f)  # noqa: E731
     assert "toward target 0" in _message(ex.q5, _step_with(toward_fake))

@@ -278,7 +278,8 @@ def test_train_step():
     assert "labels are swapped" in message(ex.q11, swapped_labels)
 
     def random_targets(generator, discriminator, g_opt, d_opt, real, z):  # the article's G targets
-        d_loss, _ = right_train_step(generator, discriminator, keras.optimizers.SGD(0.0), d_opt, real, z)
+        frozen_g = keras.optimizers.SGD(0.0)
+        d_loss, _ = right_train_step(generator, discriminator, frozen_g, d_opt, real, z)
         with tf.GradientTape() as tape:
             fl = discriminator(generator(z, training=True), training=True)
             g_loss = tf.reduce_mean(bce(labels=tf.random.uniform(tf.shape(fl)), logits=fl))

@@ -14,17 +14,24 @@ import pytest
 
 from utils.exercises.framework import Exercise, call_answer, summarise_error
 
-CHAPTERS = sorted(p.stem for p in (Path(__file__).parent.parent / "utils" / "exercises").glob("ch[0-9][0-9].py"))
-EXERCISES = [(f"{chapter}-{name}", getattr(module, name))
-             for chapter in CHAPTERS
-             for module in [importlib.import_module(f"utils.exercises.{chapter}")]
-             for name in sorted(vars(module), key=lambda n: (len(n), n)) if re.fullmatch(r"q\d+", name)]
+CHAPTERS = sorted(
+    p.stem for p in (Path(__file__).parent.parent / "utils" / "exercises").glob("ch[0-9][0-9].py")
+)
+EXERCISES = [
+    (f"{chapter}-{name}", getattr(module, name))
+    for chapter in CHAPTERS
+    for module in [importlib.import_module(f"utils.exercises.{chapter}")]
+    for name in sorted(vars(module), key=lambda n: (len(n), n))
+    if re.fullmatch(r"q\d+", name)
+]
 IDS = [name for name, _ in EXERCISES]
 
 # What Keras's errors look like: a framing line, ANSI colour codes, the call's arguments.
-KERAS_TEXT = ("Exception encountered when calling Dense.call().\n\n\x1b[1mInput 0 of layer \"dense\" is "
-              "incompatible with the layer: expected axis -1 to have value 784\x1b[0m\n\nArguments received "
-              "by Dense.call():\n  \u2022 inputs=tf.Tensor(shape=(2, 3), dtype=float32)")
+KERAS_TEXT = (
+    'Exception encountered when calling Dense.call().\n\n\x1b[1mInput 0 of layer "dense" is '
+    "incompatible with the layer: expected axis -1 to have value 784\x1b[0m\n\nArguments received "
+    "by Dense.call():\n  \u2022 inputs=tf.Tensor(shape=(2, 3), dtype=float32)"
+)
 
 
 def _model():
@@ -40,7 +47,10 @@ def _raise_keras_error(*args, **kwargs):
 ANY = ("function", "unknown option")
 GARBAGE = {  # answer -> words the verdict must contain (any of them): what came back
     "a string": (lambda *a, **k: "garbage", ("str", "garbage") + ANY),
-    "a model": (lambda *a, **k: _model(), ("Model", "model", "Sequential", "(None, 3)", "(3,)") + ANY),
+    "a model": (
+        lambda *a, **k: _model(),
+        ("Model", "model", "Sequential", "(None, 3)", "(3,)") + ANY,
+    ),
     "NaN": (lambda *a, **k: float("nan"), ("nan", "NaN", "finite", "()", "float", "number") + ANY),
     "inf": (lambda *a, **k: np.full((2, 2), np.inf), ("inf", "finite", "shape", "(2, 2)") + ANY),
     "int8": (lambda *a, **k: np.zeros((3,), np.int8), ("int8", "shape", "(3,)") + ANY),
@@ -65,8 +75,11 @@ def test_a_garbage_answer_gets_an_incorrect_verdict_that_says_what_came_back(exe
 CLASS_ANSWERS = {"ch03-q4", "ch04-q1"}  # the answer is a class: a function is rejected uncalled
 
 
-@pytest.mark.parametrize("exercise", [e for n, e in EXERCISES if n not in CLASS_ANSWERS],
-                         ids=[n for n in IDS if n not in CLASS_ANSWERS])
+@pytest.mark.parametrize(
+    "exercise",
+    [e for n, e in EXERCISES if n not in CLASS_ANSWERS],
+    ids=[n for n in IDS if n not in CLASS_ANSWERS],
+)
 def test_keras_error_text_is_summarised(exercise):
     outcome = exercise.evaluate(_raise_keras_error)
     assert outcome.status == "incorrect", outcome
@@ -79,8 +92,11 @@ def _state():
     from keras.src.random import seed_generator
 
     generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
-    return (random.getstate(), str(np.random.get_state()),
-            None if generator is None else generator.state.numpy().tolist())
+    return (
+        random.getstate(),
+        str(np.random.get_state()),
+        None if generator is None else generator.state.numpy().tolist(),
+    )
 
 
 @pytest.mark.parametrize("exercise", [e for _, e in EXERCISES], ids=IDS)

@@ -121,6 +121,10 @@ def _check_generator_loss(fn):
     probs = keras.losses.BinaryCrossentropy(from_logits=False)
     if abs(first - float(probs(np.ones_like(_FAKE), _FAKE))) < 1e-3:
         raise Incorrect("the loss treats the logits as probabilities: pass from_logits=True")
+    if abs(first - float(probs(np.ones_like(_FAKE), tf.sigmoid(_FAKE)))) < 1e-3:
+        raise Incorrect("a sigmoid, then a cross-entropy on probabilities: for the fake D "
+                        "rejects with certainty (logit -40) the probability rounds to 0 and the "
+                        "loss is clipped. Use the logits with from_logits=True")
     raise Incorrect(f"for fake logits {_FAKE.ravel().tolist()} the loss should be {want:.4f}, yours is {first:.4f}")
 
 
@@ -133,13 +137,14 @@ q4 = Exercise(
 
 # ----------------------------------------------------------------------------------------------- q5
 def _run_train_step(make_train_step, setup) -> Step:
-    """One step of the learner's make_train_step from the set-up's weights, with the scripted noise."""
+    """One step of the learner's make_train_step from the set-up's start, with scripted noise."""
     g, d = setup.fresh()
     g_opt, d_opt = RecordingSGD(LR_G), RecordingSGD(LR_D)
     with same_noise(**setup.noise()), eagerly():
         step = call_answer(make_train_step, g, d, g_opt, d_opt, setup.latent_dim)
         if not callable(step) or isinstance(step, keras.Model):
-            raise Incorrect(f"make_train_step should return the step function, got {describe(step)}")
+            raise Incorrect("make_train_step should return the step function, got "
+                            f"{describe(step)}")
         logs = call_answer(step, tf.constant(setup.batches[0]))
     check_optimisers(g, d, g_opt, d_opt)
     d_loss, g_loss = loss_values(logs)
@@ -152,8 +157,8 @@ def _check_train_step(make_train_step):
     # Right: the course's step (fresh noise for G), or one that feeds G the noise D saw.
     grade_step(got, setup, accepted=({}, {"reuse": True}),
                rerun=lambda: _run_train_step(make_train_step, setup))
-    return ("Your step matches gan.gan_update from the same weights, batch and noise: D on real -> 1 "
-            "and fake -> 0, then G toward 'real', each through its own optimiser.")
+    return ("Your step matches gan.gan_update from the same weights, batch and noise: D on "
+            "real -> 1 and fake -> 0, then G toward 'real', each through its own optimiser.")
 
 
 q5 = Exercise(
@@ -199,7 +204,8 @@ def _run_generator_update(fn, setup) -> Step:
     g, d = setup.fresh()
     opt = RecordingSGD(LR_G)
     loss = call_answer(fn, g, d, opt, tf.constant(setup.z))
-    if max_weight_change(setup.d0, d) > 0.0 or opt.touched & {v.path for v in d.trainable_variables}:
+    d_paths = {v.path for v in d.trainable_variables}
+    if max_weight_change(setup.d0, d) > 0.0 or opt.touched & d_paths:
         raise Incorrect("the discriminator changed during the generator's update: apply gradients to "
                         "generator.trainable_variables only (D is a fixed judge in this half-step)")
     return Step(snapshot_weights(g), snapshot_weights(d), None,
@@ -210,7 +216,8 @@ def _check_generator_update(fn):
     setup = gan_setup(given_z=True)
     got = _run_generator_update(fn, setup)
     # The reference is gan.gan_update with D's learning rate 0: its G half on this z.
-    grade_step(got, setup, accepted=({"d_lr": 0.0},), rerun=lambda: _run_generator_update(fn, setup))
+    grade_step(got, setup, accepted=({"d_lr": 0.0},),
+               rerun=lambda: _run_generator_update(fn, setup))
     return "Fixed: target 'real' for every fake, gradients for the generator only, from logits."
 
 

@@ -36,18 +36,20 @@ from .framework import Exercise, Incorrect, call_answer
 
 # (size, kernel, stride, padding); the last 'valid' ones have kernel < stride, where the rule
 # (size - 1) * stride + kernel that many texts give is wrong for Keras.
-_CASES = [(7, 4, 2, "same"), (7, 5, 2, "same"), (14, 4, 2, "same"), (7, 5, 1, "same"), (7, 3, 1, "valid"),
-          (7, 4, 2, "valid"), (3, 3, 3, "valid"), (14, 5, 2, "valid"), (1, 7, 1, "valid"), (4, 4, 1, "same"),
-          (7, 2, 3, "valid"), (4, 1, 2, "valid")]
+_CASES = [(7, 4, 2, "same"), (7, 5, 2, "same"), (14, 4, 2, "same"), (7, 5, 1, "same"),
+          (7, 3, 1, "valid"), (7, 4, 2, "valid"), (3, 3, 3, "valid"), (14, 5, 2, "valid"),
+          (1, 7, 1, "valid"), (4, 4, 1, "same"), (7, 2, 3, "valid"), (4, 1, 2, "valid")]
 
 
 # ----------------------------------------------------------------------------------------------- q1
 def _size_hint(got, size, kernel, stride, padding) -> str:
     if padding == "valid" and got == (size - kernel) // stride + 1:
-        return " (that is the formula of an ordinary convolution; a transposed one runs it backwards)"
+        return (" (that is the formula of an ordinary convolution; a transposed one runs it "
+                "backwards)")
     if padding == "valid" and got == (size - 1) * stride + kernel:
-        return (" ((size - 1) * stride + kernel holds only when kernel >= stride; when the kernel is "
-                "smaller, the stride still spaces the inputs: size * stride + max(kernel - stride, 0))")
+        return (" ((size - 1) * stride + kernel holds only when kernel >= stride; when the kernel "
+                "is smaller, the stride still spaces the inputs: size * stride + "
+                "max(kernel - stride, 0))")
     if padding == "same" and got == size:
         return " ('same' multiplies the size by the stride)"
     return ""
@@ -57,11 +59,13 @@ def _check_convt_size(fn):
     for size, kernel, stride, padding in _CASES:
         got = call_answer(fn, size, kernel, stride, padding)
         want = convt_size(size, kernel, stride, padding)
-        if isinstance(got, bool) or not isinstance(got, (int, np.integer, float)) or got != int(got):
+        whole = isinstance(got, (int, np.integer, float)) and not isinstance(got, bool)
+        if not whole or got != int(got):
             raise Incorrect(f"return a whole number of pixels, got {got!r}")
         if got != want:
-            raise Incorrect(f"size={size}, kernel={kernel}, stride={stride}, padding={padding!r}: Keras "
-                            f"gives {want}, you give {got}{_size_hint(got, size, kernel, stride, padding)}")
+            hint = _size_hint(got, size, kernel, stride, padding)
+            raise Incorrect(f"size={size}, kernel={kernel}, stride={stride}, padding={padding!r}: "
+                            f"Keras gives {want}, you give {got}{hint}")
     return ("Right: 'same' gives size*stride, 'valid' gives size*stride + max(kernel - stride, 0). "
             "7 -> 14 -> 28 with stride 2.")
 
@@ -69,8 +73,8 @@ def _check_convt_size(fn):
 q1 = Exercise(
     "Output size of a transposed convolution",
     _check_convt_size,
-    hint="Each input pixel is spread over a kernel-sized window, windows `stride` apart: 'same' gives "
-         "n*s; 'valid' gives n*s + max(k - s, 0) (that is (n-1)*s + k when k >= s).",
+    hint="Each input pixel is spread over a kernel-sized window, windows `stride` apart: 'same' "
+         "gives n*s; 'valid' gives n*s + max(k - s, 0) (that is (n-1)*s + k when k >= s).",
 )
 
 
@@ -116,13 +120,13 @@ def _check_dcgan_discriminator(build):
         raise Incorrect("use Conv2D layers with strides=2 to go 28 -> 14 -> 7")
     norms = [la for la in layers if isinstance(la, keras.layers.BatchNormalization)]
     if norms and layers.index(norms[0]) < layers.index(convs[1] if len(convs) > 1 else convs[0]):
-        raise Incorrect("batch norm right after the first convolution: DCGAN leaves the discriminator's "
-                        "input layer unnormalised (it destabilises training)")
+        raise Incorrect("batch norm right after the first convolution: DCGAN leaves the "
+                        "discriminator's input layer unnormalised (it destabilises training)")
     if norms:
-        raise Incorrect("batch norm in the discriminator (defect 18): in the article's recipe D normalises "
-                        "with the statistics of a mixed real+fake batch in its own update and of all-fake "
-                        "batches in the generator's, so G trains against another function than D learned. "
-                        "This chapter's D uses no batch norm")
+        raise Incorrect("batch norm in the discriminator (defect 18): in the article's recipe "
+                        "D normalises with the statistics of a mixed real+fake batch in its own "
+                        "update and of all-fake batches in the generator's, so G trains against "
+                        "another function than D learned. This chapter's D uses no batch norm")
     for la in layers:
         if isinstance(la, keras.layers.LeakyReLU) and la.negative_slope < 0.1:
             raise Incorrect(f"LeakyReLU slope {la.negative_slope}: that is almost a ReLU; DCGAN uses 0.2 so the "
@@ -145,8 +149,10 @@ R1_GAMMA = 0.05  # with the check's confident D this makes R1 about a quarter of
 def _fit_steps(model, g, d, batches):
     """fit() over the batches (one epoch); the weights of G and D after each step, and the logs."""
     after = []
-    keep = keras.callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: after.append((snapshot_weights(g), snapshot_weights(d))))
+    def record(batch, logs):
+        after.append((snapshot_weights(g), snapshot_weights(d)))
+
+    keep = keras.callbacks.LambdaCallback(on_train_batch_end=record)
     data = tf.data.Dataset.from_tensor_slices(np.concatenate(batches)).batch(len(batches[0]))
     history = call_answer(model.fit, data, epochs=1, verbose=0, shuffle=False, callbacks=[keep])
     return after, {key: values[-1] for key, values in history.history.items()}
@@ -188,19 +194,22 @@ def _check_gan_model(gan_class):
         raise Incorrect(f"pass the class itself (a keras.Model subclass), not an instance; got "
                         f"{describe(gan_class)}")
     setup = gan_setup(batches=2)
-    (steps, losses), (ref_steps, ref_losses) = _run_gan_class(gan_class, setup), _run_reference(gan_class, setup)
+    steps, losses = _run_gan_class(gan_class, setup)
+    ref_steps, ref_losses = _run_reference(gan_class, setup)
     if len(steps) != len(ref_steps):
         raise Incorrect(f"fit() ran {len(steps)} step(s) on {len(ref_steps)} batches")
     options = _options(gan_class)
-    if not all(_same(g_k, g_ref) and _same(d_k, d_ref) for (g_k, d_k), (g_ref, d_ref) in zip(steps, ref_steps)):
+    pairs = zip(steps, ref_steps)
+    if not all(_same(g_k, g_ref) and _same(d_k, d_ref) for (g_k, d_k), (g_ref, d_ref) in pairs):
         grade_steps([Step(*step) for step in steps], setup, accepted=(options,),
                     d_mistakes=_r1_mistakes(options), g_mistakes=_REUSE,
                     rerun=lambda: [Step(*step) for step in _run_gan_class(gan_class, setup)[0]])
         raise Incorrect("fit() gives other weights than gan.GAN's, step for step")
     for name, mine, want in zip(("d_loss", "g_loss"), losses, ref_losses):
         if not np.isclose(mine, want, rtol=1e-3, atol=1e-4):
-            raise Incorrect(f"the updates are right, but fit() reports {name} = {mine:.4f}, gan.GAN "
-                            f"{want:.4f}: track the loss before the update (D's without the R1 term)")
+            raise Incorrect(f"the updates are right, but fit() reports {name} = {mine:.4f}, "
+                            f"gan.GAN {want:.4f}: track the loss before the update (D's without "
+                            "the R1 term)")
     return ("Step for step the same as gan.GAN: D on real and fake with R1, then G toward 'real', "
             "each through its own optimiser.")
 
@@ -216,9 +225,10 @@ _REUSE = [("G's update reuses the noise of D's update: draw fresh z for G, as ga
 def _r1_mistakes(options):
     gamma = options["r1_gamma"]
     found = [("D's update has no R1 term: with r1_gamma > 0, add self.r1_gamma / 2 * "
-              "gan.r1_penalty(self.discriminator, real_images) to D's loss inside its tape", {"r1_gamma": 0.0}),
-             ("the R1 term is twice too large: add self.r1_gamma / 2 * gan.r1_penalty(...) (note the 1/2)",
-              {"r1_gamma": 2 * gamma})]
+              "gan.r1_penalty(self.discriminator, real_images) to D's loss inside its tape",
+              {"r1_gamma": 0.0}),
+             ("the R1 term is twice too large: add self.r1_gamma / 2 * gan.r1_penalty(...) "
+              "(note the 1/2)", {"r1_gamma": 2 * gamma})]
     if "real_label" in options:
         found.append(("D's real target ignores self.real_label (one-sided label smoothing): pass "
                       "real_label=self.real_label to gan.discriminator_loss", {"real_label": 1.0}))
@@ -237,7 +247,7 @@ q4 = Exercise(
 
 # ----------------------------------------------------------------------------------------------- q5
 def _half_d_loss(real_logits, fake_logits, real_label=1.0):
-    """D's loss on one concatenated real+fake batch: the mean over 2n examples, half gan's D loss."""
+    """D's loss on one concatenated real+fake batch: the mean over 2n examples, half gan's."""
     return 0.5 * gan.discriminator_loss(real_logits, fake_logits, real_label)
 
 
@@ -261,7 +271,7 @@ def _classic_setup(setup):
 
 
 def _run_classic(fn, setup) -> list:
-    """The learner's recipe, one round a batch (the second runs the already-built train functions)."""
+    """The learner's recipe, one round a batch (the second runs the train functions built)."""
     g, d, stacked, d_opt, gan_opt = _classic_setup(setup)
     steps = []
     with eagerly():

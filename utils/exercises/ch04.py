@@ -83,8 +83,8 @@ def _reference_kl(mean, log_var):
 
 _KL_CLASS = ("keras.losses.KLDivergence is a loss class: KLDivergence()(p, q) compares two "
              "distributions given as probability vectors. It is not the KL of N(z_mean, "
-             "exp(z_log_var)) to N(0, I): write the closed form 0.5 * sum(z_mean^2 + exp(z_log_var) "
-             "- z_log_var - 1) over the latent axis")
+             "exp(z_log_var)) to N(0, I): write the closed form 0.5 * sum(z_mean^2 + "
+             "exp(z_log_var) - z_log_var - 1) over the latent axis")
 
 
 def _raised_in_keras_losses(err: Incorrect) -> bool:
@@ -103,7 +103,9 @@ def _call_kl(kl_fn, mean, log_var):
     if isinstance(out, keras.losses.Loss):
         raise Incorrect(_KL_CLASS)
     out = as_numbers(out, "the KL")
-    for misuse in (keras.losses.KLDivergence()(mean, log_var), keras.losses.kl_divergence(mean, log_var)):
+    misuses = (keras.losses.KLDivergence()(mean, log_var),
+               keras.losses.kl_divergence(mean, log_var))
+    for misuse in misuses:
         if out.shape == np.shape(misuse) and np.allclose(out, np.asarray(misuse), rtol=1e-4):
             raise Incorrect(_KL_CLASS)
     return out
@@ -172,10 +174,11 @@ def _check_confident_logits(loss_fn, x, logits, mean, log_var) -> None:
     out = as_numbers(call_answer(loss_fn, x, logits, mean, log_var), "the loss")
     got = float(out.reshape(-1)[0])
     if not np.isfinite(got) or abs(got - expected) > 1e-3 * expected:
-        raise Incorrect(f"right for moderate logits, but with a few confident logits (+-40) the loss is "
-                        f"{got:.2f}, not {expected:.2f}: you apply a sigmoid and take the cross-entropy of "
-                        "probabilities, which round to 0 or 1 in float32 (clipped or infinite). Compute "
-                        "it from the logits (tf.nn.sigmoid_cross_entropy_with_logits)")
+        raise Incorrect(f"right for moderate logits, but with a few confident logits (+-40) the "
+                        f"loss is {got:.2f}, not {expected:.2f}: you apply a sigmoid and take the "
+                        "cross-entropy of probabilities, which round to 0 or 1 in float32 (clipped "
+                        "or infinite). Compute it from the logits "
+                        "(tf.nn.sigmoid_cross_entropy_with_logits)")
 
 
 def _check_loss(loss_fn) -> str:

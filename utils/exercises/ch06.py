@@ -15,22 +15,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..training import snapshot_weights
-from .fixtures import (
-    LR_D,
-    LR_G,
-    RecordingSGD,
-    Step,
-    all_layers,
-    as_array,
-    check_optimisers,
-    describe,
-    eagerly,
-    gan_setup,
-    grade_step,
-    loss_values,
-    reference_step,
-)
+from . import fixtures as fx
+from .fixtures import all_layers, as_array, describe
 from .framework import Exercise, Incorrect, NotAttempted, call_answer
 
 # ---------------------------------------------------------------- q1: shape arithmetic
@@ -42,7 +28,8 @@ _Q1_CASES = [  # (what it tests, input size, stack)
     ("a 'valid' stride-2 Conv2D where the stride does not divide evenly", 16, [("conv", 3, 2, "valid")]),
     ("a 'same' stride-2 Conv2DTranspose", 8, [("convT", 4, 2, "same")]),
     ("a 'valid' stride-2 Conv2DTranspose", 8, [("convT", 4, 2, "valid")]),
-    ("a 'valid' stride-3 Conv2DTranspose with a 2x2 kernel (kernel < stride)", 7, [("convT", 2, 3, "valid")]),
+    ("a 'valid' stride-3 Conv2DTranspose with a 2x2 kernel (kernel < stride)", 7,
+     [("convT", 2, 3, "valid")]),
     ("MaxPooling2D on an odd size", 13, [("pool", 2)]),
     ("the article's face generator (7x7, then six rounds of UpSampling2D + unpadded 3x3 Conv2D)", 7,
      [("up", 2), ("conv", 3, 1, "valid")] * 6),
@@ -197,7 +184,8 @@ REAL_LABEL = 0.9
 
 
 def _bce_mean(target, logits):
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.fill(tf.shape(logits), target), logits))
+    targets = tf.fill(tf.shape(logits), target)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(targets, logits))
 
 _SMOOTHED = {"real_label": REAL_LABEL}
 _STEP_MISTAKES = [
@@ -208,25 +196,17 @@ _STEP_MISTAKES = [
 ]
 
 
-def _run_train_step(fn, setup) -> Step:
-    g, d = setup.fresh()
-    g_opt, d_opt = RecordingSGD(LR_G), RecordingSGD(LR_D)
-    with eagerly():
-        out = call_answer(fn, g, d, g_opt, d_opt, setup.batches[0].copy(), setup.z.copy(), REAL_LABEL)
-    check_optimisers(g, d, g_opt, d_opt)
-    d_loss, g_loss = loss_values(out)
-    return Step(snapshot_weights(g), snapshot_weights(d), d_loss, g_loss)
-
-
 def _check_train_step(fn) -> str:
-    setup = gan_setup(latent_dim=4, shape=(8, 8, 3), given_z=True)
-    got = _run_train_step(fn, setup)
+    setup = fx.gan_setup(latent_dim=4, shape=(8, 8, 3), given_z=True)
+    got = fx.run_step_given_z(fn, setup, REAL_LABEL)
     # Right: the course's step, or G's gradient taken against D before D's update (simultaneous).
-    match = grade_step(got, setup, accepted=(_SMOOTHED, {**_SMOOTHED, "simultaneous": True}),
-                       d_mistakes=_STEP_MISTAKES, rerun=lambda: _run_train_step(fn, setup))
-    simultaneous = not np.allclose(match.g[0], reference_step(setup, **_SMOOTHED).g[0])
-    return ("D stepped on real and fake, G on the non-saturating loss; each optimizer touched only its own "
-            "network" + (" (G's loss taken before D's update: fine too)." if simultaneous else "."))
+    match = fx.grade_step(got, setup, accepted=(_SMOOTHED, {**_SMOOTHED, "simultaneous": True}),
+                          d_mistakes=_STEP_MISTAKES,
+                          rerun=lambda: fx.run_step_given_z(fn, setup, REAL_LABEL))
+    simultaneous = not np.allclose(match.g[0], fx.reference_step(setup, **_SMOOTHED).g[0])
+    return ("D stepped on real and fake, G on the non-saturating loss; each optimizer touched "
+            "only its own network"
+            + (" (G's loss taken before D's update: fine too)." if simultaneous else "."))
 
 
 # ---------------------------------------------------------------- q5: preparing a real face photo

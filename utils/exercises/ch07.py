@@ -51,7 +51,8 @@ def _check_frechet(fn):
          np.eye(3)),
         ("equal means, covariances diag(4, 1, 9) and I (answer (2-1)^2 + 0 + (3-1)^2 = 5)", np.zeros(3),
          np.diag([4.0, 1.0, 9.0]), np.zeros(3), np.eye(3)),
-        ("full (non-diagonal) covariances that do not commute", m1, random_cov(rng, 5), m2, random_cov(rng, 5)),
+        ("full (non-diagonal) covariances that do not commute", m1, random_cov(rng, 5), m2,
+         random_cov(rng, 5)),
     ]
     for what, mu1, s1, mu2, s2 in cases:
         mu2 = mu1 if mu2 is None else mu2

@@ -9,27 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import gan, metrics, vae
-from ..training import snapshot_weights
-from .fixtures import (
-    LR_D,
-    LR_G,
-    RecordingSGD,
-    Step,
-    all_layers,
-    as_array,
-    as_numbers,
-    as_scalar,
-    call_model,
-    check_optimisers,
-    convt_size,
-    describe,
-    eagerly,
-    gan_setup,
-    grade_step,
-    loss_values,
-    random_cov,
-    softplus,
-)
+from . import fixtures as fx
+from .fixtures import as_array, as_numbers, as_scalar, describe, softplus
 from .framework import Exercise, Incorrect, call_answer
 
 
@@ -61,7 +42,8 @@ def _check_kl(kl_divergence):
     if not np.allclose(got, want, rtol=1e-4, atol=1e-5):
         raise Incorrect(f"values differ from 0.5 * sum(exp(lv) + mu^2 - 1 - lv): got {got.round(4)}, "
                         f"expected {want.round(4)}")
-    zero = as_numbers(call_answer(kl_divergence, np.zeros((2, 4), "float32"), np.zeros((2, 4), "float32")), "the KL")
+    zeros = np.zeros((2, 4), "float32")
+    zero = as_numbers(call_answer(kl_divergence, zeros, zeros), "the KL")
     if not np.allclose(zero, 0.0, atol=1e-6):
         raise Incorrect("KL(N(0, I) || N(0, I)) must be 0")
     return "Right: 0.5 * sum(sigma^2 + mu^2 - 1 - log sigma^2), zero only at the prior."
@@ -97,7 +79,8 @@ def _check_ns_loss(generator_loss):
         raise Incorrect("you applied a sigmoid before a loss that expects logits (a double sigmoid)")
     if not np.isclose(got, want, rtol=1e-4, atol=1e-6):
         raise Incorrect(f"expected mean(-log sigmoid(logits)) = {want:.4f}, got {got:.4f}")
-    big = float(as_numbers(call_answer(generator_loss, np.array([-100.0], "float32")), "the loss").reshape(()))
+    big = as_numbers(call_answer(generator_loss, np.array([-100.0], "float32")), "the loss")
+    big = float(big.reshape(-1)[0])
     if not np.isfinite(big) or abs(big - 100.0) > 1e-2:
         raise Incorrect(f"for a logit of -100 the loss must be about 100 and finite, got {big}: compute it from "
                         "logits (softplus(-l) or BCE with from_logits=True), not log(sigmoid(l))")
@@ -114,24 +97,27 @@ q2 = Exercise(
 
 # ---------------------------------------------------------------- q3: transposed-convolution output size
 def _check_convt(conv_transpose_output_size):
-    cases = [(7, 4, 2, "same"), (7, 5, 2, "same"), (14, 3, 1, "same"), (7, 4, 2, "valid"), (7, 3, 2, "valid"),
-             (1, 4, 1, "valid"), (4, 5, 3, "valid"), (16, 4, 2, "same"), (7, 2, 3, "valid")]  # last: k < s
+    cases = [(7, 4, 2, "same"), (7, 5, 2, "same"), (14, 3, 1, "same"), (7, 4, 2, "valid"),
+             (7, 3, 2, "valid"), (1, 4, 1, "valid"), (4, 5, 3, "valid"), (16, 4, 2, "same"),
+             (7, 2, 3, "valid")]  # the last has kernel < stride
     for size, kernel, stride, padding in cases:
         got = call_answer(conv_transpose_output_size, size, kernel, stride, padding)
-        want = convt_size(size, kernel, stride, padding)
+        want = fx.convt_size(size, kernel, stride, padding)
         got_int = as_scalar(got, "the size")
         if got_int != int(got_int):
             raise Incorrect(f"return a whole number of pixels, got {got!r}")
         got_int = int(got_int)
         if got_int != want:
             conv = (size + 2 * 0 - kernel) // stride + 1 if padding == "valid" else -(-size // stride)
-            extra = (" That is the formula of an ordinary (downsampling) convolution." if got_int == conv else
-                     " (size - 1) * stride + kernel holds only when kernel >= stride." if padding == "valid"
-                     and got_int == (size - 1) * stride + kernel else "")
-            raise Incorrect(f"size={size}, kernel={kernel}, stride={stride}, padding={padding!r}: expected {want}, "
-                            f"got {got_int}.{extra}")
-    return ("Right: 'same' gives size*stride, 'valid' gives size*stride + max(kernel - stride, 0) (Keras, no "
-            "output_padding).")
+            old_rule = padding == "valid" and got_int == (size - 1) * stride + kernel
+            extra = (" That is the formula of an ordinary (downsampling) convolution."
+                     if got_int == conv else
+                     " (size - 1) * stride + kernel holds only when kernel >= stride."
+                     if old_rule else "")
+            raise Incorrect(f"size={size}, kernel={kernel}, stride={stride}, padding={padding!r}: "
+                            f"expected {want}, got {got_int}.{extra}")
+    return ("Right: 'same' gives size*stride, 'valid' gives size*stride + max(kernel - stride, 0) "
+            "(Keras, no output_padding).")
 
 
 q3 = Exercise(
@@ -148,7 +134,7 @@ def _check_frechet(frechet_distance):
     rng = np.random.default_rng(3)
     d = 4
     mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
-    s1, s2 = random_cov(rng, d), random_cov(rng, d)
+    s1, s2 = fx.random_cov(rng, d), fx.random_cov(rng, d)
     got = call_answer(frechet_distance, mu1, s1, mu2, s2)
     got = as_scalar(np.real(got) if np.iscomplexobj(got) else got, "the distance")
     want = metrics.frechet_distance(mu1, s1, mu2, s2)
@@ -362,7 +348,7 @@ def _check_generator_model(model, latent_dim, shape, what):
 
     if not isinstance(model, keras.Model):
         raise Incorrect(f"return a keras.Model, got {describe(model)}")
-    names = [type(layer).__name__ for layer in all_layers(model)]
+    names = [type(layer).__name__ for layer in fx.all_layers(model)]
     if "Lambda" in names:
         raise Incorrect("remove the Lambda layer: the article's `denoise_gan` is undefined, and Lambda layers do not "
                         "reload from .keras files in safe mode")
@@ -370,10 +356,10 @@ def _check_generator_model(model, latent_dim, shape, what):
     if in_shape != (latent_dim,):
         raise Incorrect(f"the input should be a latent vector of shape ({latent_dim},), got {in_shape}")
     z = np.random.default_rng(0).normal(size=(2, latent_dim)).astype("float32")
-    out = call_model(model, z, "generator")
+    out = fx.call_model(model, z, "generator")
     if out.shape[1:] != shape:
         raise Incorrect(f"{what} must be {shape}, got {out.shape[1:]}")
-    big = call_model(model, 100.0 * z, "generator")
+    big = fx.call_model(model, 100.0 * z, "generator")
     if big.min() < -1.0001 or big.max() > 1.0001:
         raise Incorrect("outputs leave [-1, 1]: end with a tanh activation to match images scaled to [-1, 1]")
     return names
@@ -383,9 +369,10 @@ def _check_mnist_generator(build_generator):
     model = call_answer(build_generator, 100)
     names = _check_generator_model(model, 100, (28, 28, 1), "the image shape for the 28x28x1 discriminator")
     if "Conv2DTranspose" not in names and "UpSampling2D" not in names:
-        raise Incorrect("the shape is right, but nothing upsamples: the bug is that 7x7 features cannot be "
-                        "reshaped into 28x28x1. Keep the 7x7 start and upsample 7 -> 14 -> 28 with "
-                        "Conv2DTranspose(..., strides=2, padding='same') (or UpSampling2D + Conv2D)")
+        raise Incorrect("the shape is right, but nothing upsamples: the bug is that 7x7 features "
+                        "cannot be reshaped into 28x28x1. Keep the 7x7 start and upsample 7 -> 14 "
+                        "-> 28 with Conv2DTranspose(..., strides=2, padding='same') (or "
+                        "UpSampling2D + Conv2D)")
     return "Right: 100-d noise -> 7x7 features -> 28x28x1 in [-1, 1], no Lambda."
 
 
@@ -414,20 +401,11 @@ q10 = Exercise(
 
 
 # ---------------------------------------------------------------- q11: the GAN training step (bug)
-def _run_train_step(train_step, setup) -> Step:
-    g, d = setup.fresh()
-    g_opt, d_opt = RecordingSGD(LR_G), RecordingSGD(LR_D)
-    with eagerly():
-        out = call_answer(train_step, g, d, g_opt, d_opt, setup.batches[0].copy(), setup.z.copy())
-    check_optimisers(g, d, g_opt, d_opt)
-    d_loss, g_loss = loss_values(out)
-    return Step(snapshot_weights(g), snapshot_weights(d), d_loss, g_loss)
-
-
 def _check_train_step(train_step):
     # 4-number "images": the drill is about the step, not the networks
-    setup = gan_setup(latent_dim=3, shape=(4,), given_z=True)
-    grade_step(_run_train_step(train_step, setup), setup, rerun=lambda: _run_train_step(train_step, setup))
+    setup = fx.gan_setup(latent_dim=3, shape=(4,), given_z=True)
+    fx.grade_step(fx.run_step_given_z(train_step, setup), setup,
+                  rerun=lambda: fx.run_step_given_z(train_step, setup))
     return "Right: both networks train, each with its own tape, loss and optimizer."
 
 

@@ -35,12 +35,14 @@ from .framework import Incorrect, call_answer, summarise_error
 # SGD learning rates of the step checks. D's logits are large (see make_confident), so a small step
 # for D already moves them a lot; G's update must still see fakes with logits in (0, 1) afterwards.
 LR_G, LR_D = 2e-3, 2e-4
-TOLERANCE = 2e-3  # weights agree when they differ by less than this fraction of the reference's update
+TOLERANCE = (
+    2e-3  # weights agree when they differ by less than this fraction of the reference's update
+)
 
 
 # ----------------------------------------------------------------------------------------- numbers
 def describe(value) -> str:
-    """A short account of a value for a verdict: its type and, where useful, its shape or content."""
+    """A short account of a value for a verdict: its type and, where useful, shape or content."""
     if isinstance(value, keras.Model):
         return f"a keras Model ({value.name!r})"
     if isinstance(value, (str, bytes)):
@@ -63,14 +65,16 @@ def as_array(value, what: str = "the result") -> np.ndarray:
     try:
         array = np.asarray(value)
     except Exception as err:
-        raise Incorrect(f"{what} should be numbers (an array or tensor), got {describe(value)}") from err
+        raise Incorrect(
+            f"{what} should be numbers (an array or tensor), got {describe(value)}"
+        ) from err
     if array.dtype.kind not in "biufc":
         raise Incorrect(f"{what} should be numbers (an array or tensor), got {describe(value)}")
     return array
 
 
 def as_numbers(value, what: str = "the result", finite: bool = False) -> np.ndarray:
-    """`value` as a float64 array (`finite`: NaN and inf are Incorrect too), saying what came back."""
+    """`value` as a float64 array (`finite`: NaN and inf are Incorrect too), or Incorrect."""
     array = as_array(value, what)
     if np.iscomplexobj(array):
         raise Incorrect(f"{what} is complex ({describe(value)}): keep the real part (`.real`)")
@@ -126,13 +130,15 @@ def call_model(model, inputs, what: str, training=False) -> np.ndarray:
     try:
         out = model(inputs, training=training)
     except Exception as err:
-        raise Incorrect(f"the {what} ({describe(model)}) fails on a batch of shape {np.shape(inputs)}: "
-                        f"{summarise_error(err)}") from err
+        raise Incorrect(
+            f"the {what} ({describe(model)}) fails on a batch of shape {np.shape(inputs)}: "
+            f"{summarise_error(err)}"
+        ) from err
     return as_numbers(out, f"the {what}'s output", finite=False)
 
 
 def all_layers(model) -> list:
-    """All layers, flattening nested models and unwrapping wrappers such as SpectralNormalization."""
+    """All layers, flattening nested models and unwrapping wrappers (SpectralNormalization)."""
     found = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -142,12 +148,12 @@ def all_layers(model) -> list:
     return found
 
 
-# Keras 3 still builds these Keras 2 spellings, with a warning; the course teaches their replacements.
+# Keras 3 still builds these Keras 2 spellings (with a warning); the course teaches the new ones.
 _KERAS2 = {
     "`alpha` is deprecated": "LeakyReLU(alpha=...) is the Keras 2 spelling: Keras 3 calls it "
-                             "LeakyReLU(negative_slope=...)",
-    "`input_shape`/`input_dim`": "Dense(..., input_shape=...) is the Keras 2 way to give the input: "
-                                 "in Keras 3 start the model with keras.Input((latent_dim,))",
+    "LeakyReLU(negative_slope=...)",
+    "`input_shape`/`input_dim`": "Dense(..., input_shape=...) is the Keras 2 way to give the "
+    "input: in Keras 3 start the model with keras.Input((latent_dim,))",
 }
 
 
@@ -163,7 +169,7 @@ def keras2_spellings():
 
 
 def build_model(build, *args, what="generator"):
-    """The learner's model, rejecting the Keras 2 spellings that Keras 3 still builds with a warning."""
+    """The learner's model; Keras 2 spellings that Keras 3 still builds (warning) are rejected."""
     with keras2_spellings() as old:
         model = call_answer(build, *args)
     if old:
@@ -180,19 +186,25 @@ def check_generator(build, latent_dims=(100, 16)):
         z = np.random.default_rng(0).standard_normal((8, latent_dim)).astype("float32")
         out = call_model(model, z, "generator")
         if out.shape != (8, 28, 28, 1):
-            raise Incorrect(f"with latent_dim={latent_dim}, a batch of 8 vectors gave output shape "
-                            f"{out.shape}; expected (8, 28, 28, 1) (reshape the 784 values into an "
-                            "image with one channel)")
+            raise Incorrect(
+                f"with latent_dim={latent_dim}, a batch of 8 vectors gave output shape "
+                f"{out.shape}; expected (8, 28, 28, 1) (reshape the 784 values into an "
+                "image with one channel)"
+            )
         big = call_model(model, z * 50.0, "generator")
         if not np.all(np.isfinite(big)):
             raise Incorrect("the generator's output is not finite for large inputs")
         if big.min() < -1.0001 or big.max() > 1.0001:
-            raise Incorrect(f"outputs reach [{big.min():.2f}, {big.max():.2f}]; they must stay in "
-                            "[-1, 1]: end with a tanh, like the training images scaled to [-1, 1]")
+            raise Incorrect(
+                f"outputs reach [{big.min():.2f}, {big.max():.2f}]; they must stay in "
+                "[-1, 1]: end with a tanh, like the training images scaled to [-1, 1]"
+            )
         if big.min() >= 0.0:
-            raise Incorrect("all outputs are >= 0: the last activation looks like a sigmoid ([0, 1]); "
-                            "use tanh so the generator can produce the -1 background of images scaled "
-                            "to [-1, 1]")
+            raise Incorrect(
+                "all outputs are >= 0: the last activation looks like a sigmoid ([0, 1]); "
+                "use tanh so the generator can produce the -1 background of images scaled "
+                "to [-1, 1]"
+            )
         if float(np.std(out, axis=0).mean()) < 1e-6:
             raise Incorrect("every latent vector gives the same image: the output must depend on z")
     return first  # the model for the first (default) latent size
@@ -220,16 +232,22 @@ def check_logit_discriminator(build):
     model = build_model(build, what="discriminator")
     out = call_model(model, real_batch(8), "discriminator")
     if out.shape != (8, 1):
-        raise Incorrect(f"a batch of 8 images gave output shape {out.shape}; expected (8, 1): one "
-                        "score per image")
+        raise Incorrect(
+            f"a batch of 8 images gave output shape {out.shape}; expected (8, 1): one "
+            "score per image"
+        )
     activation = getattr(model.layers[-1], "activation", None)
     name = getattr(activation, "__name__", str(activation)).lower()
     if "sigmoid" in name or "softmax" in name:
-        raise Incorrect("the last layer applies a sigmoid: return the raw logit instead and use "
-                        "from_logits=True in the loss (more stable, no saturated probabilities)")
+        raise Incorrect(
+            "the last layer applies a sigmoid: return the raw logit instead and use "
+            "from_logits=True in the loss (more stable, no saturated probabilities)"
+        )
     if _ends_in_probability(model):
-        raise Incorrect("the output stays in [0, 1] even with huge weights: it is a probability, "
-                        "not a logit; drop the final sigmoid")
+        raise Incorrect(
+            "the output stays in [0, 1] even with huge weights: it is a probability, "
+            "not a logit; drop the final sigmoid"
+        )
     return model
 
 
@@ -240,29 +258,47 @@ def real_batch(n=16, seed=0) -> np.ndarray:
     x = -np.ones((n, 28, 28, 1), "float32")
     for i in range(n):
         r, c = rng.integers(6, 22, size=2)
-        x[i, r - 4:r + 4, c - 2:c + 2] = 1.0
+        x[i, r - 4 : r + 4, c - 2 : c + 2] = 1.0
     return x
 
 
 def tiny_gan(latent_dim=8, shape=(28, 28, 1), seed=0, hidden=32):
-    """A small Dense generator (tanh output of `shape`) and discriminator (one logit), seeded locally.
+    """A small Dense generator (tanh output of `shape`) and discriminator (one logit), seeded here.
 
     The layers have explicit names so that G's and D's variables never share a path (RecordingSGD
     tells them apart by path).
     """
     rng = np.random.default_rng(seed)
     size = int(np.prod(shape))
-    g = keras.Sequential([keras.Input((latent_dim,)), keras.layers.Dense(hidden, name="g_hidden"),
-                          keras.layers.LeakyReLU(negative_slope=0.2, name="g_act"),
-                          keras.layers.Dense(size, activation="tanh", name="g_out"),
-                          keras.layers.Reshape(shape, name="g_image")], name="tiny_generator")
-    d = keras.Sequential([keras.Input(shape), keras.layers.Flatten(name="d_flat"),
-                          keras.layers.Dense(hidden, name="d_hidden"),
-                          keras.layers.LeakyReLU(negative_slope=0.2, name="d_act"),
-                          keras.layers.Dense(1, name="d_logit")], name="tiny_discriminator")
+    g = keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            keras.layers.Dense(hidden, name="g_hidden"),
+            keras.layers.LeakyReLU(negative_slope=0.2, name="g_act"),
+            keras.layers.Dense(size, activation="tanh", name="g_out"),
+            keras.layers.Reshape(shape, name="g_image"),
+        ],
+        name="tiny_generator",
+    )
+    d = keras.Sequential(
+        [
+            keras.Input(shape),
+            keras.layers.Flatten(name="d_flat"),
+            keras.layers.Dense(hidden, name="d_hidden"),
+            keras.layers.LeakyReLU(negative_slope=0.2, name="d_act"),
+            keras.layers.Dense(1, name="d_logit"),
+        ],
+        name="tiny_discriminator",
+    )
     for model in (g, d):
-        model.set_weights([rng.normal(0, 1 / np.sqrt(w.shape[0]) if w.ndim > 1 else 0.1, w.shape)
-                           .astype("float32") for w in model.get_weights()])
+        model.set_weights(
+            [
+                rng.normal(0, 1 / np.sqrt(w.shape[0]) if w.ndim > 1 else 0.1, w.shape).astype(
+                    "float32"
+                )
+                for w in model.get_weights()
+            ]
+        )
     return g, d
 
 
@@ -274,6 +310,7 @@ def make_confident(d, real, fake, real_mean=-5.0, fake_mean=-9.0, spread=14.0) -
     so only such logits tell it from a loss computed from logits; other logits near 0 and 1 tell a
     loss that takes the logits for probabilities. Both kinds are wanted among real and fake logits.
     """
+
     def features(x):
         for layer in d.layers[:-1]:
             x = layer(x)
@@ -298,7 +335,7 @@ def clone(model, weights):
 
 
 class _Recording:
-    """Mixin: remembers the paths of the variables it was asked to update (read at trace time too)."""
+    """Mixin: remembers the paths of the variables it was asked to update (also at trace time)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -349,9 +386,13 @@ def same_noise(seed=0, fixed=None, reuse=False):
     first (the reference for a step that feeds G the noise D saw). The learner's global random
     state is not used. The patched functions are put back on exit.
     """
-    originals = {(tf.random, "normal"): tf.random.normal, (keras.random, "normal"): keras.random.normal,
-                 (np.random, "normal"): np.random.normal, (np.random, "randn"): np.random.randn,
-                 (np.random, "standard_normal"): np.random.standard_normal}
+    originals = {
+        (tf.random, "normal"): tf.random.normal,
+        (keras.random, "normal"): keras.random.normal,
+        (np.random, "normal"): np.random.normal,
+        (np.random, "randn"): np.random.randn,
+        (np.random, "standard_normal"): np.random.standard_normal,
+    }
     seeds, first = keras.random.SeedGenerator(seed), []
     keras_normal = keras.random.normal
 
@@ -372,10 +413,13 @@ def same_noise(seed=0, fixed=None, reuse=False):
         shape = () if size is None else (size,) if np.ndim(size) == 0 else tuple(size)
         return np.asarray(draw(shape, dtype="float32"), "float64") * scale + loc
 
-    patches = {(tf.random, "normal"): draw, (keras.random, "normal"): draw,
-               (np.random, "normal"): lambda loc=0.0, scale=1.0, size=None: numpy_draw(size, loc, scale),
-               (np.random, "randn"): lambda *dims: numpy_draw(dims),
-               (np.random, "standard_normal"): lambda size=None: numpy_draw(size)}
+    patches = {
+        (tf.random, "normal"): draw,
+        (keras.random, "normal"): draw,
+        (np.random, "normal"): lambda loc=0.0, scale=1.0, size=None: numpy_draw(size, loc, scale),
+        (np.random, "randn"): lambda *dims: numpy_draw(dims),
+        (np.random, "standard_normal"): lambda size=None: numpy_draw(size),
+    }
     try:
         for (module, name), function in patches.items():
             setattr(module, name, function)
@@ -417,7 +461,9 @@ def gan_setup(latent_dim=8, shape=(28, 28, 1), n=32, seed=0, batches=1, given_z=
         real = [rng.uniform(-1, 1, (n,) + tuple(shape)).astype("float32") for _ in range(batches)]
     z = rng.standard_normal((n, latent_dim)).astype("float32")
     make_confident(d, real[0], np.asarray(g(z)))
-    return GanSetup(g, d, real, z if given_z else None, latent_dim, g.get_weights(), d.get_weights())
+    return GanSetup(
+        g, d, real, z if given_z else None, latent_dim, g.get_weights(), d.get_weights()
+    )
 
 
 @dataclass
@@ -445,53 +491,92 @@ def reference_step(setup: GanSetup, d_lr=None, reuse=False, simultaneous=False, 
     g_opt, d_opt = keras.optimizers.SGD(LR_G), keras.optimizers.SGD(LR_D if d_lr is None else d_lr)
     with same_noise(reuse=reuse, **setup.noise()):
         for real in setup.batches:
-            out = gan.gan_update(g, d, g_opt, d_opt, tf.constant(real), None, setup.latent_dim, **options)
-    return Step(snapshot_weights(g), snapshot_weights(d), float(out["d_loss"]), float(out["g_loss"]))
+            out = gan.gan_update(
+                g, d, g_opt, d_opt, tf.constant(real), None, setup.latent_dim, **options
+            )
+    return Step(
+        snapshot_weights(g), snapshot_weights(d), float(out["d_loss"]), float(out["g_loss"])
+    )
 
 
 def _bce_probabilities(target, probabilities):
-    return keras.losses.BinaryCrossentropy()(tf.fill(tf.shape(probabilities), target), probabilities)
+    return keras.losses.BinaryCrossentropy()(
+        tf.fill(tf.shape(probabilities), target), probabilities
+    )
 
 
 # (message, gan_update options): each is the reference update with one typical mistake in it.
 D_MISTAKES = [
-    ("D's labels are swapped: real images get target 1, generated ones target 0",
-     {"d_loss_fn": lambda r, f: gan.discriminator_loss(f, r)}),
-    ("D's loss treats the logits as probabilities: D returns logits, so use from_logits=True",
-     {"d_loss_fn": lambda r, f: _bce_probabilities(1.0, r) + _bce_probabilities(0.0, f)}),
-    ("D's loss applies a sigmoid, then a cross-entropy on probabilities: where D is confident "
-     "they round to 0 or 1, the loss is clipped and its gradient lost. Work from the logits "
-     "(from_logits=True)",
-     {"d_loss_fn": lambda r, f: _bce_probabilities(1.0, tf.sigmoid(r))
-      + _bce_probabilities(0.0, tf.sigmoid(f))}),
-    ("D's loss is summed over the batch: take the batch mean of each term",
-     {"d_loss_fn": lambda r, f: gan.discriminator_loss(r, f) * tf.cast(tf.shape(r)[0], tf.float32)}),
-    ("D's loss has only the real-image term: add BCE(0, D(G(z))) for the generated images",
-     {"d_loss_fn": lambda r, f: tf.reduce_mean(tf.nn.softplus(-r))}),
+    (
+        "D's labels are swapped: real images get target 1, generated ones target 0",
+        {"d_loss_fn": lambda r, f: gan.discriminator_loss(f, r)},
+    ),
+    (
+        "D's loss treats the logits as probabilities: D returns logits, so use from_logits=True",
+        {"d_loss_fn": lambda r, f: _bce_probabilities(1.0, r) + _bce_probabilities(0.0, f)},
+    ),
+    (
+        "D's loss applies a sigmoid, then a cross-entropy on probabilities: where D is confident "
+        "they round to 0 or 1, the loss is clipped and its gradient lost. Work from the logits "
+        "(from_logits=True)",
+        {
+            "d_loss_fn": lambda r, f: (
+                _bce_probabilities(1.0, tf.sigmoid(r)) + _bce_probabilities(0.0, tf.sigmoid(f))
+            )
+        },
+    ),
+    (
+        "D's loss is summed over the batch: take the batch mean of each term",
+        {
+            "d_loss_fn": lambda r, f: (
+                gan.discriminator_loss(r, f) * tf.cast(tf.shape(r)[0], tf.float32)
+            )
+        },
+    ),
+    (
+        "D's loss has only the real-image term: add BCE(0, D(G(z))) for the generated images",
+        {"d_loss_fn": lambda r, f: tf.reduce_mean(tf.nn.softplus(-r))},
+    ),
 ]
 G_MISTAKES = [
-    ("G was trained toward target 0 ('look fake'): its target is 1, 'real'",
-     {"g_loss_fn": lambda f: -gan.saturating_generator_loss(f)}),
-    ("G uses the saturating loss log(1 - D(G(z))): its gradient vanishes while D rejects the fakes; "
-     "minimise the non-saturating -log D(G(z)), BCE with target 1",
-     {"g_loss_fn": gan.saturating_generator_loss}),
-    ("G's loss treats the logits as probabilities: D returns logits, so use from_logits=True",
-     {"g_loss_fn": lambda f: _bce_probabilities(1.0, f)}),
-    ("G's loss applies a sigmoid, then a cross-entropy on probabilities: where D confidently "
-     "rejects a fake its probability rounds to 0, the loss is clipped and G gets no gradient there. "
-     "Work from the logits (from_logits=True)",
-     {"g_loss_fn": lambda f: _bce_probabilities(1.0, tf.sigmoid(f))}),
-    ("G's loss is summed over the batch: take the batch mean",
-     {"g_loss_fn": lambda f: gan.generator_loss(f) * tf.cast(tf.shape(f)[0], tf.float32)}),
+    (
+        "G was trained toward target 0 ('look fake'): its target is 1, 'real'",
+        {"g_loss_fn": lambda f: -gan.saturating_generator_loss(f)},
+    ),
+    (
+        "G uses the saturating loss log(1 - D(G(z))): its gradient vanishes while D rejects the "
+        "fakes; minimise the non-saturating -log D(G(z)), BCE with target 1",
+        {"g_loss_fn": gan.saturating_generator_loss},
+    ),
+    (
+        "G's loss treats the logits as probabilities: D returns logits, so use from_logits=True",
+        {"g_loss_fn": lambda f: _bce_probabilities(1.0, f)},
+    ),
+    (
+        "G's loss applies a sigmoid, then a cross-entropy on probabilities: where D confidently "
+        "rejects a fake its probability rounds to 0, the loss is clipped and G gets no gradient "
+        "there. Work from the logits (from_logits=True)",
+        {"g_loss_fn": lambda f: _bce_probabilities(1.0, tf.sigmoid(f))},
+    ),
+    (
+        "G's loss is summed over the batch: take the batch mean",
+        {"g_loss_fn": lambda f: gan.generator_loss(f) * tf.cast(tf.shape(f)[0], tf.float32)},
+    ),
 ]
-RANDOM_G = ("G's update changes from run to run with the same weights, batch and noise: G was "
-            "trained toward random targets (the article's mistake): its target is 1, 'real'")
-RANDOM_D = ("D's update changes from run to run with the same weights, batch and noise: its targets "
-            "are random; real images get target 1, generated ones target 0")
+RANDOM_G = (
+    "G's update changes from run to run with the same weights, batch and noise: G was "
+    "trained toward random targets (the article's mistake): its target is 1, 'real'"
+)
+RANDOM_D = (
+    "D's update changes from run to run with the same weights, batch and noise: its targets "
+    "are random; real images get target 1, generated ones target 0"
+)
 
 
 def _max_diff(a, b) -> float:
-    return float(max((np.abs(np.asarray(x) - np.asarray(y)).max() for x, y in zip(a, b)), default=0.0))
+    return float(
+        max((np.abs(np.asarray(x) - np.asarray(y)).max() for x, y in zip(a, b)), default=0.0)
+    )
 
 
 def _close(got, want, start) -> bool:
@@ -500,16 +585,17 @@ def _close(got, want, start) -> bool:
 
 
 def _matches(got: Step, ref: Step, start, side: str) -> bool:
-    """The `side` ("g" or "d") of `got` is `ref`'s: its weights, and its loss where it reported one."""
+    """The `side` ("g" or "d") of `got` is `ref`'s: its weights, and its loss where it has one."""
     mine, want = getattr(got, f"{side}_loss"), getattr(ref, f"{side}_loss")
     if mine is None and _max_diff(getattr(ref, side), start) == 0.0:
         return False  # a mistake that leaves the weights alone is only told by its loss
     return _close(getattr(got, side), getattr(ref, side), start) and (
-        mine is None or want is None or bool(np.isclose(mine, want, rtol=1e-3, atol=1e-4)))
+        mine is None or want is None or bool(np.isclose(mine, want, rtol=1e-3, atol=1e-4))
+    )
 
 
 def _diagnose(got, setup, side, mistakes, base, rerun, random_message, who, expected) -> str:
-    """Why `side` of the learner's step differs from the reference: a named mistake, or a summary."""
+    """Why `side` of the learner's step differs from the reference: a named mistake or a summary."""
     start = setup.d0 if side == "d" else setup.g0
     for message, options in mistakes:
         if _matches(got, reference_step(setup, **{**base, **options}), start, side):
@@ -517,47 +603,83 @@ def _diagnose(got, setup, side, mistakes, base, rerun, random_message, who, expe
     if rerun is not None and not _close(getattr(rerun(), side), getattr(got, side), start):
         return random_message
     if _max_diff(getattr(got, side), start) == 0.0:
-        return (f"the {who}'s weights did not move in a full step" + (
+        return f"the {who}'s weights did not move in a full step" + (
             " (a frozen discriminator? In Keras 3, discriminator.trainable = False also stops "
-            "discriminator.train_on_batch)" if side == "d" else ""))
+            "discriminator.train_on_batch)"
+            if side == "d"
+            else ""
+        )
     return expected
 
 
-def grade_step(got: Step, setup: GanSetup, accepted=({},), d_mistakes=(), g_mistakes=(),
-               rerun=None, losses=True) -> Step:
+def grade_step(
+    got: Step,
+    setup: GanSetup,
+    accepted=({},),
+    d_mistakes=(),
+    g_mistakes=(),
+    rerun=None,
+    losses=True,
+) -> Step:
     """Compare a learner's step with the reference; raise Incorrect naming the mistake, if any.
 
     `accepted`: reference options that count as right (the first is the course's step); the
     mistakes are tried on top of the first. `rerun()` runs the learner's step again from the same
-    start, to tell random targets (the article's) from other mistakes. Returns the matching reference.
+    start, to tell random targets (the article's) from other mistakes. Returns the matching
+    reference.
     """
     refs = [reference_step(setup, **options) for options in accepted]
     if not any(_close(got.d, ref.d, setup.d0) for ref in refs):
-        raise Incorrect(_diagnose(
-            got, setup, "d", list(D_MISTAKES) + list(d_mistakes), accepted[0], rerun, RANDOM_D,
-            "discriminator", "D's weights after the step differ from one SGD step on "
-            "gan.discriminator_loss (real -> 1, fake -> 0, from logits, batch means) by up to "
-            f"{_max_diff(got.d, refs[0].d):.2g}"))
-    match = next((ref for ref in refs if _close(got.d, ref.d, setup.d0) and _close(got.g, ref.g, setup.g0)),
-                 None)
+        raise Incorrect(
+            _diagnose(
+                got,
+                setup,
+                "d",
+                list(D_MISTAKES) + list(d_mistakes),
+                accepted[0],
+                rerun,
+                RANDOM_D,
+                "discriminator",
+                "D's weights after the step differ from one SGD step on "
+                "gan.discriminator_loss (real -> 1, fake -> 0, from logits, batch means) by up to "
+                f"{_max_diff(got.d, refs[0].d):.2g}",
+            )
+        )
+    match = next(
+        (ref for ref in refs if _close(got.d, ref.d, setup.d0) and _close(got.g, ref.g, setup.g0)),
+        None,
+    )
     if match is None:
-        raise Incorrect(_diagnose(
-            got, setup, "g", list(G_MISTAKES) + list(g_mistakes), accepted[0], rerun, RANDOM_G,
-            "generator", "D's update is right, but G's weights after the step differ from one SGD "
-            f"step on the non-saturating loss BCE(1, D(G(z))) by up to {_max_diff(got.g, refs[0].g):.2g}"))
+        raise Incorrect(
+            _diagnose(
+                got,
+                setup,
+                "g",
+                list(G_MISTAKES) + list(g_mistakes),
+                accepted[0],
+                rerun,
+                RANDOM_G,
+                "generator",
+                "D's update is right, but G's weights after the step differ from one SGD step on "
+                "the non-saturating loss BCE(1, D(G(z))) by up to "
+                f"{_max_diff(got.g, refs[0].g):.2g}",
+            )
+        )
     if losses:
         for name in ("d_loss", "g_loss"):
             mine, want = getattr(got, name), getattr(match, name)
             if mine is not None and not np.isclose(mine, want, rtol=1e-3, atol=1e-4):
-                raise Incorrect(f"the update is right, but the {name} you return is {mine:.4f}; expected "
-                                f"{want:.4f}, the loss before the update (D's without any penalty term)")
+                raise Incorrect(
+                    f"the update is right, but the {name} you return is {mine:.4f}; expected "
+                    f"{want:.4f}, the loss before the update (D's without any penalty term)"
+                )
     return match
 
 
 def grade_steps(steps: list, setup: GanSetup, rerun=None, **options) -> None:
     """`grade_step` for each of several steps in turn (step k after the first k + 1 batches)."""
     for k, step in enumerate(steps):
-        part = dataclasses.replace(setup, batches=setup.batches[:k + 1])
+        part = dataclasses.replace(setup, batches=setup.batches[: k + 1])
         grade_step(step, part, rerun=None if rerun is None else (lambda k=k: rerun()[k]), **options)
 
 
@@ -573,14 +695,33 @@ def loss_values(logs, keys=("d_loss", "g_loss")) -> list[float]:
     return [as_scalar(logs[key], key) for key in keys]
 
 
+def run_step_given_z(train_step, setup: GanSetup, *extra) -> Step:
+    """A learner's `train_step(G, D, g_opt, d_opt, real, z, *extra)` from the set-up's start.
+
+    It runs eagerly (see `eagerly`) with recording SGD optimisers; returns what it left.
+    """
+    g, d = setup.fresh()
+    g_opt, d_opt = RecordingSGD(LR_G), RecordingSGD(LR_D)
+    with eagerly():
+        out = call_answer(
+            train_step, g, d, g_opt, d_opt, setup.batches[0].copy(), setup.z.copy(), *extra
+        )
+    check_optimisers(g, d, g_opt, d_opt)
+    d_loss, g_loss = loss_values(out)
+    return Step(snapshot_weights(g), snapshot_weights(d), d_loss, g_loss)
+
+
 def check_optimisers(g, d, g_opt, d_opt) -> None:
     """Each recording optimiser updated only its own network's variables."""
     g_paths = {v.path for v in g.trainable_variables}
     d_paths = {v.path for v in d.trainable_variables}
     if d_opt is not None and d_opt.touched & g_paths:
-        raise Incorrect("the discriminator's optimiser also updated generator weights: compute the "
-                        "discriminator's gradients for discriminator.trainable_variables only")
+        raise Incorrect(
+            "the discriminator's optimiser also updated generator weights: compute the "
+            "discriminator's gradients for discriminator.trainable_variables only"
+        )
     if g_opt is not None and g_opt.touched & d_paths:
-        raise Incorrect("the generator's optimiser also updated the discriminator: in the generator's "
-                        "update, take gradients with respect to generator.trainable_variables only")
-
+        raise Incorrect(
+            "the generator's optimiser also updated the discriminator: in the generator's "
+            "update, take gradients with respect to generator.trainable_variables only"
+        )

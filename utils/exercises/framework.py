@@ -94,7 +94,7 @@ _FRAME = ("Exception encountered when calling", "Arguments received by", "\u2022
 
 
 def summarise_error(err: BaseException, limit: int = 200) -> str:
-    """`TypeName: the first informative line` of an error, without ANSI colour codes or Keras's framing."""
+    """`TypeName: first informative line` of an error, without ANSI codes or Keras's framing."""
     lines = [line.strip() for line in _ANSI.sub("", str(err)).splitlines() if line.strip()]
     useful = [line for line in lines if not line.startswith(_FRAME)] or lines or [""]
     text = useful[0] if len(useful[0]) <= limit else useful[0][:limit - 3] + "..."
@@ -126,6 +126,13 @@ def _short(value) -> str:
 
 
 _ASK = "(q.hint() for a hint, q.solution() for the answer)"
+
+
+def _unusable(err: Exception) -> str:
+    """The verdict when a checker fails on an answer: what came back, and where to look."""
+    came_back = f"your function returned {_short(_returned[0])}" if _returned else "your answer"
+    return (f"the check could not use what came back ({came_back}: {summarise_error(err)}); "
+            f"see q.hint() for what is expected. {_ASK}")
 
 
 def _clean(text) -> str:
@@ -212,10 +219,7 @@ class Exercise:
             except Incorrect as err:
                 return Outcome(self.title, INCORRECT, f"{_clean(err)} {_ASK}")
             except Exception as err:  # the checker could not use the answer: say what came back
-                came_back = f"your function returned {_short(_returned[0])}" if _returned else "your answer"
-                return Outcome(self.title, INCORRECT, f"the check could not use what came back ({came_back}: "
-                                                      f"{summarise_error(err)}); see q.hint() for what is "
-                                                      f"expected. {_ASK}")
+                return Outcome(self.title, INCORRECT, _unusable(err))
         return Outcome(self.title, CORRECT, _clean(praise or "Well done."))
 
     def check(self, *answer) -> Outcome:
