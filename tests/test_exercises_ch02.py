@@ -56,12 +56,19 @@ def to_gan_range(x):
     return (np.asarray(x).astype("float32") / 127.5 - 1.0)[..., None]
 
 
-def generator_update(generator, discriminator, g_optimizer, z):
-    with tf.GradientTape() as tape:
-        loss = generator_loss(discriminator(generator(z, training=True), training=True))
-    grads = tape.gradient(loss, generator.trainable_variables)
-    g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
-    return loss
+def update_with(g_loss):
+    """The generator update as the solution writes it, with the given loss."""
+    def generator_update(generator, discriminator, g_optimizer, z):
+        with tf.GradientTape() as tape:
+            loss = g_loss(discriminator(generator(z, training=True), training=True))
+        grads = tape.gradient(loss, generator.trainable_variables)
+        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
+        return loss
+
+    return generator_update
+
+
+generator_update = update_with(generator_loss)
 
 
 @pytest.mark.parametrize("exercise, answer", [
@@ -347,17 +354,6 @@ def test_train_step_names_the_discriminator_mistake(name):
 def test_train_step_names_the_generator_mistake(name):
     loss, words = WRONG_G[name]
     assert words in message(ex.q5, step_with(g_loss=loss))
-
-
-def update_with(g_loss):
-    def generator_update(generator, discriminator, g_optimizer, z):
-        with tf.GradientTape() as tape:
-            loss = g_loss(discriminator(generator(z, training=True), training=True))
-        grads = tape.gradient(loss, generator.trainable_variables)
-        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
-        return loss
-
-    return generator_update
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_G))

@@ -318,31 +318,24 @@ def test_gan_model_equals_the_course_class():
     assert status(ex.q4, gan.GAN) == "correct"
 
 
+def classic_with(real_target=1.0, fake_target=0.0, g_targets=np.ones):
+    """The solution's round with other targets (the article's mistakes)."""
+    def round_(generator, discriminator, gan_model, real_images, z):
+        n = len(real_images)
+        fake = np.asarray(generator(z, training=False))
+        discriminator.trainable = True
+        discriminator.train_on_batch(np.concatenate([real_images, fake]),
+                                     np.concatenate([np.full((n, 1), real_target),
+                                                     np.full((n, 1), fake_target)]))
+        discriminator.trainable = False
+        gan_model.train_on_batch(z, g_targets((n, 1)))
+
+    return round_
+
+
 def test_classic_recipe_value_mistakes():
-    def random_targets(generator, discriminator, gan_model, real_images, z):
-        n = len(real_images)
-        fake = np.asarray(generator(z, training=False))
-        discriminator.trainable = True
-        discriminator.train_on_batch(np.concatenate([real_images, fake]),
-                                     np.concatenate([np.ones((n, 1)), np.zeros((n, 1))]))
-        discriminator.trainable = False
-        gan_model.train_on_batch(z, np.random.uniform(0, 1, (n, 1)))  # the article's targets
-
-    assert "random targets (the article's mistake)" in message(ex.q5, random_targets)
-
-    def swapped(generator, discriminator, gan_model, real_images, z):
-        n = len(real_images)
-        fake = np.asarray(generator(z, training=False))
-        discriminator.trainable = True
-        discriminator.train_on_batch(np.concatenate([real_images, fake]),
-                                     np.concatenate([np.zeros((n, 1)), np.ones((n, 1))]))
-        discriminator.trainable = False
-        gan_model.train_on_batch(z, np.ones((n, 1)))
-
-    assert "labels are swapped" in message(ex.q5, swapped)
-
-    def toward_fake(generator, discriminator, gan_model, real_images, z):
-        classic_round(generator, discriminator, gan_model, real_images, z[:0])  # D only
-        gan_model.train_on_batch(z, np.zeros((len(z), 1)))
-
-    assert status(ex.q5, toward_fake) == "incorrect"
+    article = classic_with(g_targets=lambda shape: np.random.uniform(0, 1, shape))
+    assert "random targets (the article's mistake)" in message(ex.q5, article)
+    assert "labels are swapped" in message(ex.q5, classic_with(0.0, 1.0))
+    assert status(ex.q5, classic_with(g_targets=np.zeros)) == "incorrect"  # G toward 'fake'
+    assert status(ex.q5, classic_with()) == "correct"
