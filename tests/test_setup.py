@@ -181,3 +181,21 @@ def test_check_data_reads_the_folder_the_notebooks_will_use(monkeypatch, tmp_pat
     monkeypatch.delenv("COURSE_DATA_DIR")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "cache"))
     assert check_data.main([]) == 0 and "Keras's cache" in capsys.readouterr().out
+
+
+def test_the_course_version_is_the_same_in_pyproject_utils_and_every_first_cell():
+    """The first cell compares the notebook's COURSE_VERSION with utils.__version__: all three must agree."""
+    import json
+    import tomllib
+
+    import utils
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    assert project == utils.__version__, f"pyproject.toml says {project}, utils.__version__ {utils.__version__}"
+    for folder in ("solutions", "notebooks"):
+        for path in sorted((root / folder).glob("[0-9][0-9]_*.ipynb")):
+            cells = json.loads(path.read_text())["cells"]
+            first = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+            found = re.search(r'^COURSE_VERSION = "([^"]+)"', first, re.MULTILINE)
+            assert found and found.group(1) == utils.__version__, f"{folder}/{path.name}: {found}"

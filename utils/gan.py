@@ -250,7 +250,8 @@ class GANProgress(keras.callbacks.Callback):
         if display is None:
             from .plotting import LiveTrainingDisplay
 
-            display = LiveTrainingDisplay(title, min_interval=float("inf"))  # redraw only with a new grid
+            # redraw only with a new grid; a GAN draws in [-1, 1]
+            display = LiveTrainingDisplay(title, min_interval=float("inf"), value_range="tanh")
         self.display = display
 
     def on_epoch_end(self, epoch, logs=None):
