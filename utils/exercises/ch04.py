@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import vae
 from .fixtures import as_numbers, describe
-from .framework import Exercise, Incorrect, NotAttempted, call_answer
+from .framework import Exercise, Incorrect, NotAttempted, call_answer, summarise_error
 
 # ---------------------------------------------------------------- q1: the sampling layer
 
@@ -66,8 +66,8 @@ def _check_sampling(layer_cls) -> str:
     try:
         traced = [as_numbers(compiled(small_mean, small_log_var)) for _ in range(2)]
     except Exception as err:
-        raise Incorrect(f"the layer fails inside tf.function (how fit() runs it): {type(err).__name__}: "
-                        f"{str(err).strip().splitlines()[-1][:200]}") from err
+        raise Incorrect("the layer fails inside tf.function (how fit() runs it): "
+                        f"{summarise_error(err)}") from err
     if np.allclose(traced[0], traced[1]):
         raise Incorrect("inside tf.function (how fit() runs) two calls gave the same z: NumPy noise is frozen "
                         "into the graph when it is traced. Use keras.random.normal with a SeedGenerator")

@@ -563,14 +563,13 @@ G_MISTAKES = [
         {"g_loss_fn": lambda f: gan.generator_loss(f) * tf.cast(tf.shape(f)[0], tf.float32)},
     ),
 ]
-RANDOM_G = (
-    "G's update changes from run to run with the same weights, batch and noise: G was "
-    "trained toward random targets (the article's mistake): its target is 1, 'real'"
-)
-RANDOM_D = (
-    "D's update changes from run to run with the same weights, batch and noise: its targets "
-    "are random; real images get target 1, generated ones target 0"
-)
+# Under `same_noise` a right step is deterministic; one that is not draws something else at random.
+_OTHER_NOISE = " (or its noise is not drawn with tf.random.normal or keras.random.normal)"
+_AGAIN = "'s update changes from run to run with the same weights, batch and noise: "
+RANDOM_G = ("G" + _AGAIN + "G was trained toward random targets (the article's mistake): its "
+            "target is 1, 'real'" + _OTHER_NOISE)
+RANDOM_D = ("D" + _AGAIN + "its targets are random; real images get target 1, generated ones "
+            "target 0" + _OTHER_NOISE)
 
 
 def _max_diff(a, b) -> float:
