@@ -165,14 +165,17 @@ def console_watch(page, problems: list[str], ignored: list[str], port: int):
         f"offline, not loaded: {request.url}"))
 
 
-def open_notebook(page, base: str, token: str, name: str):
+def open_notebook(page, base: str, token: str, name: str) -> str:
+    """Open a notebook by its URL, make its tab the current one; return a CSS selector for its panel."""
     page.goto(f"{base}/lab/tree/notebooks/{name}?token={token}")
-    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
-    # The kernel must be up before "Run All": the toolbar's kernel name and an idle status.
-    page.wait_for_function(
-        """() => { const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
-                    return s && document.querySelectorAll('.jp-CodeCell').length > 0; }""", timeout=120_000)
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).first
+    tab.wait_for(timeout=120_000)
+    tab.click()  # the menus act on the current notebook
+    panel = page.locator(".jp-NotebookPanel:visible").filter(has=page.locator(".jp-CodeCell")).first
+    panel.wait_for(timeout=120_000)
+    selector = f'.jp-NotebookPanel[id="{panel.get_attribute("id")}"]'
     wait_kernel_idle(page, base, token, timeout=180)
+    return selector
 
 
 def wait_kernel_idle(page, base: str, token: str, timeout: float):
@@ -186,7 +189,7 @@ def wait_kernel_idle(page, base: str, token: str, timeout: float):
     raise CheckFailed(f"the kernel did not become idle within {timeout:.0f} s")
 
 
-PROMPTS_JS = """() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell'))
+PROMPTS_JS = """panel => Array.from(document.querySelectorAll(panel + ' .jp-CodeCell'))
                  .map(cell => (cell.querySelector('.jp-InputPrompt') || {}).textContent || '')"""
 
 
@@ -195,17 +198,21 @@ def kernel_restarts(log_path: Path) -> int:
     return log_path.read_text(errors="replace").count("restarting kernel")
 
 
-def run_all(page, name: str, timeout: float, log_path: Path, shots: Path) -> float:
+def run_all(page, panel: str, name: str, timeout: float, log_path: Path, shots: Path) -> float:
     """Run -> Run All Cells from the menu; wait until no cell is queued or running. Returns seconds."""
     start, restarts = time.monotonic(), kernel_restarts(log_path)
+    # Focus this notebook (the menu acts on the notebook that has focus), as a learner clicks into it first.
+    page.locator(f"{panel} .jp-Notebook").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Escape")
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.locator(".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel").get_by_text(
+        "Run All Cells", exact=True).click()
     deadline = start + timeout
     while time.monotonic() < deadline:
-        prompts = page.evaluate(PROMPTS_JS)
+        prompts = page.evaluate(PROMPTS_JS, panel)
         if prompts and not any("*" in p for p in prompts) and any(any(c.isdigit() for c in p) for p in prompts):
             page.wait_for_timeout(1000)  # a last output may still be rendering
-            if not any("*" in p for p in page.evaluate(PROMPTS_JS)):
+            if not any("*" in p for p in page.evaluate(PROMPTS_JS, panel)):
                 break
         if kernel_restarts(log_path) > restarts:
             page.screenshot(path=str(shots / f"{name[:2]}_kernel_died.png"))
@@ -215,7 +222,7 @@ def run_all(page, name: str, timeout: float, log_path: Path, shots: Path) -> flo
     else:
         page.screenshot(path=str(shots / f"{name[:2]}_timed_out.png"))
         raise CheckFailed(f"{name}: Run All Cells did not finish within {timeout:.0f} s (prompts {_summary(prompts)})")
-    prompts = page.evaluate(PROMPTS_JS)
+    prompts = page.evaluate(PROMPTS_JS, panel)
     not_run = [i for i, p in enumerate(prompts) if not any(c.isdigit() for c in p)]
     if not_run:
         raise CheckFailed(f"{name}: code cells {not_run} of {len(prompts)} did not run (an earlier cell failed?)")
@@ -227,10 +234,10 @@ def _summary(prompts: list[str]) -> str:
     return f"{done} of {len(prompts)} code cells run, {sum('*' in p for p in prompts)} queued or running"
 
 
-def save_and_read_errors(page, path: Path) -> list[str]:
+def save_and_read_errors(page, panel: str, path: Path) -> list[str]:
     """Save the notebook from the page (Ctrl+S), read the saved copy, and list its error outputs."""
     before = path.stat().st_mtime_ns
-    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").click(position={"x": 5, "y": 5})
+    page.locator(f"{panel} .jp-Notebook").click(position={"x": 5, "y": 5})
     page.keyboard.press("Escape")
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 30
@@ -266,8 +273,8 @@ def set_cell_and_run(page, cell, source: str) -> str:
     return cell.locator(".jp-OutputArea").inner_text()
 
 
-def check_verdicts(page, shots: Path, report: dict):
-    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").filter(has_text="def to_tanh_range")
+def check_verdicts(page, panel: str, shots: Path, report: dict):
+    cell = page.locator(f"{panel} .jp-CodeCell").filter(has_text="def to_tanh_range")
     cell = cell.first
     cell.scroll_into_view_if_needed()
     wrong = set_cell_and_run(page, cell, WRONG_ANSWER)
@@ -282,8 +289,21 @@ def check_verdicts(page, shots: Path, report: dict):
         raise CheckFailed(f"a right answer was not called Correct on the page; the cell showed: {right!r}")
 
 
-def check_explorer(page, shots: Path, report: dict):
-    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+def _grey_difference(png_a: bytes, png_b: bytes) -> tuple[float, int]:
+    """Mean and largest change of grey level (0-255) between two screenshots of the image element."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    a, b = (np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.int16) for data in (png_a, png_b))
+    if a.shape != b.shape:
+        return float("inf"), 255
+    change = np.abs(a - b)
+    return float(change.mean()), int(change.max())
+
+
+def check_explorer(page, panel: str, shots: Path, report: dict):
     slider = page.locator(f"{panel} .widget-slider").filter(
         has=page.locator(".widget-label", has_text="z[1]")).first
     try:
@@ -291,8 +311,9 @@ def check_explorer(page, shots: Path, report: dict):
     except Exception as err:
         raise CheckFailed("chapter 05: no latent explorer slider labelled z[1] on the page "
                           "(did the widget render? is jupyterlab_widgets installed?)") from err
-    explorer = page.locator(f"{panel} .widget-vbox").filter(has=slider).last
-    image = explorer.locator("img.widget-image").first
+    z1 = page.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text="z[1]"))
+    explorer = page.locator(f"{panel} .jp-CodeCell").filter(has=z1).first.locator(".jp-OutputArea")
+    image = explorer.locator("img").first
     explorer.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     readout = slider.locator(".widget-readout")
@@ -317,15 +338,40 @@ def check_explorer(page, shots: Path, report: dict):
     after = {"readout": readout.inner_text(), "src": image.get_attribute("src"),
              "png": image.screenshot(path=str(shots / "05_explorer_image_after.png"))}
     explorer.screenshot(path=str(shots / "05_explorer_after.png"))
+    difference = _grey_difference(before["png"], after["png"])
     report["explorer"] = {"slider": "z[1]", "readout_before": before["readout"], "readout_after": after["readout"],
                           "image_bytes_equal": before["png"] == after["png"],
+                          "grey_levels_changed_mean": round(difference[0], 2), "grey_levels_changed_max": difference[1],
                           "image_sha256_before": hashlib.sha256(before["png"]).hexdigest()[:16],
                           "image_sha256_after": hashlib.sha256(after["png"]).hexdigest()[:16]}
     if before["readout"] == after["readout"]:
         raise CheckFailed(f"chapter 05: dragging the z[1] slider did not move it (readout {before['readout']})")
-    if before["src"] == after["src"] or before["png"] == after["png"]:
+    if before["src"] == after["src"] or before["png"] == after["png"] or difference[1] == 0:
         raise CheckFailed(f"chapter 05: z[1] moved from {before['readout']} to {after['readout']}, "
                           "but the decoded image on the page did not change")
+
+
+def notebooks_in_browser(page, base: str, token: str, workspace: Path, shots: Path, report: dict, timeout: float):
+    """The learner's session: each notebook run in full, then its interactive check."""
+    for name in (TOUR, CHAPTER_05):
+        stem = name[:2]
+        panel = open_notebook(page, base, token, name)
+        seconds = run_all(page, panel, name, timeout, workspace / "jupyterlab.log", shots)
+        report["timings_s"][f"{stem} run all"] = round(seconds, 1)
+        page.screenshot(path=str(shots / f"{stem}_after_run_all.png"))
+        errors = save_and_read_errors(page, panel, workspace / "notebooks" / name)
+        if errors:
+            raise CheckFailed(f"{name}: error outputs after Run All Cells: {errors}")
+        print(f"browser test: {name}: Run All Cells finished in {seconds:.0f} s, no error output")
+        if name == TOUR:
+            check_verdicts(page, panel, shots, report)
+            print("browser test: the check cell says Incorrect to a wrong answer and Correct to a right one")
+        else:
+            check_explorer(page, panel, shots, report)
+            e = report["explorer"]
+            print(f"browser test: explorer z[1] {e['readout_before']} -> {e['readout_after']}: the image changed "
+                  f"(grey levels: mean {e['grey_levels_changed_mean']}, max {e['grey_levels_changed_max']})")
+        wait_kernel_idle(page, base, token, timeout=120)
 
 
 def main(argv=None) -> int:
@@ -366,29 +412,19 @@ def main(argv=None) -> int:
             report["versions"]["chromium"] = browser.version
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             console_watch(page, problems, ignored, port)
-            for name in (TOUR, CHAPTER_05):
-                stem = name[:2]
-                open_notebook(page, base, token, name)
-                seconds = run_all(page, name, args.timeout, workspace / "jupyterlab.log", shots)
-                report["timings_s"][f"{stem} run all"] = round(seconds, 1)
-                page.screenshot(path=str(shots / f"{stem}_after_run_all.png"))
-                errors = save_and_read_errors(page, workspace / "notebooks" / name)
-                if errors:
-                    raise CheckFailed(f"{name}: error outputs after Run All Cells: {errors}")
-                print(f"browser test: {name}: Run All Cells finished in {seconds:.0f} s, no error output")
-                if name == TOUR:
-                    check_verdicts(page, shots, report)
-                    print("browser test: the check cell says Incorrect to a wrong answer and Correct to a right one")
-                else:
-                    check_explorer(page, shots, report)
-                    e = report["explorer"]
-                    print(f"browser test: explorer z[1] {e['readout_before']} -> {e['readout_after']}: image changed")
-                wait_kernel_idle(page, base, token, timeout=120)
+            try:
+                notebooks_in_browser(page, base, token, workspace, shots, report, args.timeout)
+            except Exception:
+                page.screenshot(path=str(shots / "failure.png"))
+                raise
             browser.close()
         if problems:
             raise CheckFailed("browser console errors:\n  " + "\n  ".join(problems))
     except CheckFailed as err:
         print(f"browser test FAILED: {err}", file=sys.stderr)
+        status = 1
+    except Exception as err:  # Playwright timeouts and the like: the page did not look as expected
+        print(f"browser test FAILED: {type(err).__name__}: {str(err)[:1500]}", file=sys.stderr)
         status = 1
     finally:
         report["console_errors"], report["ignored_offline"] = problems, sorted(set(ignored))
