@@ -3,13 +3,16 @@
 Every chapter module (`ch02.py`, `ch03.py`, ...) imports from here, from `framework` and from the
 course's core (`utils.gan`, `utils.vae`, `utils.training`), and never from another chapter.
 
-- numbers: `describe`, `as_numbers`, `as_scalar`, `softplus`;
-- calling a learner's model: `check_model`, `call_model`, `all_layers`, `keras2_spellings`;
+- numbers: `describe`, `as_array`, `as_numbers`, `as_scalar`, `softplus`, `random_cov`,
+  `convt_size` (Keras's own Conv2DTranspose size);
+- a learner's models: `build_model`, `check_model`, `call_model`, `all_layers`,
+  `keras2_spellings`, `check_generator` and `check_logit_discriminator` (MNIST-shaped, ch02/ch03);
 - tiny networks and data, seeded with local generators (never the learner's global random state):
-  `tiny_gan`, `real_batch`, `clone`;
-- optimisers that record which variables they were asked to update: `RecordingAdam`, `RecordingSGD`;
-- grading a GAN step by what it computes: `same_noise`, `GanSetup`, `Step`, `reference_step`,
-  `grade_step`, with the named mistakes `D_MISTAKES` and `G_MISTAKES`.
+  `tiny_gan`, `real_batch`, `make_confident`, `clone`, `gan_setup`;
+- an optimiser that records which variables it was asked to update: `RecordingSGD`;
+- grading a GAN step by what it computes: `same_noise`, `eagerly`, `Step`, `reference_step`,
+  `grade_step`, `grade_steps`, `run_step_given_z`, `check_optimisers`, `loss_values`, with the
+  named mistakes `D_MISTAKES` and `G_MISTAKES`.
 
 A step checker runs the learner's step and `gan.gan_update` (the course's one GAN update) from the
 same weights, on the same real batch and the same noise, with plain SGD, and compares the weights
@@ -334,8 +337,8 @@ def clone(model, weights):
     return copy
 
 
-class _Recording:
-    """Mixin: remembers the paths of the variables it was asked to update (also at trace time)."""
+class RecordingSGD(keras.optimizers.SGD):
+    """SGD that remembers the paths of the variables it was asked to update (also at trace time)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -345,14 +348,6 @@ class _Recording:
         if trainable_variables is not None:
             self.touched.update(v.path for v in trainable_variables)
         return super().apply(grads, trainable_variables)
-
-
-class RecordingAdam(_Recording, keras.optimizers.Adam):
-    """Adam that records which variables it updated."""
-
-
-class RecordingSGD(_Recording, keras.optimizers.SGD):
-    """SGD that records which variables it updated."""
 
 
 # ------------------------------------------------------------------------------- the same noise
