@@ -237,3 +237,33 @@ def test_q6_stabilisers():
     assert "missing" in _message(ex.q6, {"A", "C"})
     assert "unknown" in _message(ex.q6, {"Z"})
     assert _status(ex.q6, None) == "not attempted"
+
+
+def test_q4_train_step_discriminator_value_mistakes():
+    def d_step_with(d_loss_fn):
+        def step(generator, discriminator, g_opt, d_opt, real, z, real_label=0.9):
+            with tf.GradientTape() as tape:
+                d_loss = d_loss_fn(discriminator(real, training=True),
+                                   discriminator(generator(z, training=True), training=True))
+            d_opt.apply_gradients(zip(tape.gradient(d_loss, discriminator.trainable_variables),
+                                      discriminator.trainable_variables))
+            with tf.GradientTape() as tape:
+                fl = discriminator(generator(z, training=True), training=True)
+                g_loss = tf.reduce_mean(_bce(tf.ones_like(fl), fl))
+            g_opt.apply_gradients(zip(tape.gradient(g_loss, generator.trainable_variables),
+                                      generator.trainable_variables))
+            return {"d_loss": d_loss, "g_loss": g_loss}
+
+        return step
+
+    def swapped(r, f):
+        return (tf.reduce_mean(_bce(tf.fill(tf.shape(f), 0.9), f))
+                + tf.reduce_mean(_bce(tf.zeros_like(r), r)))
+
+    assert "labels are swapped" in _message(ex.q5, d_step_with(swapped))
+    bce = keras.losses.BinaryCrossentropy()
+
+    def on_probabilities(r, f):
+        return bce(tf.fill(tf.shape(r), 0.9), tf.sigmoid(r)) + bce(tf.zeros_like(f), tf.sigmoid(f))
+
+    assert _status(ex.q5, d_step_with(on_probabilities)) == "incorrect"

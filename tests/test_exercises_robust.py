@@ -128,3 +128,26 @@ def test_summarise_error_keeps_the_informative_line():
     text = summarise_error(ValueError(KERAS_TEXT))
     assert text.startswith("ValueError: Input 0 of layer") and "\x1b" not in text
     assert len(summarise_error(RuntimeError("x" * 1000))) <= 220
+
+
+def test_same_noise_gives_every_kind_of_draw_the_same_z_and_puts_them_back():
+    import tensorflow as tf
+
+    from utils.exercises.fixtures import same_noise
+
+    originals = (tf.random.normal, keras.random.normal, np.random.normal)
+
+    @tf.function
+    def traced():
+        return tf.random.normal((2, 3)), tf.random.normal((2, 3))
+
+    with same_noise(seed=3):
+        first, second = (np.asarray(t) for t in traced())
+    with same_noise(seed=3):
+        eager = np.asarray(keras.random.normal((2, 3))), np.random.normal(size=(2, 3))
+    assert np.allclose(first, eager[0]) and np.allclose(second, eager[1])
+    assert not np.allclose(first, second)  # fresh noise for the second draw
+    z = np.ones((2, 3), "float32")
+    with same_noise(fixed=z):
+        assert np.allclose(tf.random.normal((2, 3)), z) and np.allclose(np.random.randn(2, 3), z)
+    assert (tf.random.normal, keras.random.normal, np.random.normal) == originals

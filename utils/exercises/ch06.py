@@ -191,6 +191,8 @@ _SMOOTHED = {"real_label": REAL_LABEL}
 _STEP_MISTAKES = [
     (f"d_loss uses label 1 for the real images; use real_label (here {REAL_LABEL}) for them: "
      "one-sided label smoothing", {"real_label": 1.0}),
+    ("D's labels are swapped: real images get real_label, generated ones target 0",
+     {"d_loss_fn": lambda r, f: _bce_mean(REAL_LABEL, f) + _bce_mean(0.0, r)}),
     ("the fake images got a smoothed label too: smoothing is one-sided, fakes keep 0",
      {"d_loss_fn": lambda r, f: _bce_mean(REAL_LABEL, r) + _bce_mean(1 - REAL_LABEL, f)}),
 ]
