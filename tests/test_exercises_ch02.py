@@ -72,8 +72,8 @@ generator_update = update_with(generator_loss)
 
 
 @pytest.mark.parametrize("exercise, answer", [
-    (ex.q1, build_generator), (ex.q2, build_discriminator), (ex.q3, discriminator_loss), (ex.q4, generator_loss),
-    (ex.q5, make_train_step), (ex.q6, to_gan_range), (ex.q7, generator_update),
+    (ex.q2, build_generator), (ex.q3, build_discriminator), (ex.q4, discriminator_loss), (ex.q5, generator_loss),
+    (ex.q7, make_train_step), (ex.q1, to_gan_range), (ex.q6, generator_update),
 ])
 def test_right_answers_pass_and_stubs_are_not_attempted(exercise, answer):
     outcome = exercise.evaluate(answer)
@@ -86,10 +86,10 @@ def test_right_answers_pass_and_stubs_are_not_attempted(exercise, answer):
 def test_reference_solutions_in_the_checkers_pass():
     from utils import gan
 
-    assert ex.q1.evaluate(gan.build_mlp_generator).correct
-    assert ex.q2.evaluate(gan.build_mlp_discriminator).correct
-    assert ex.q3.evaluate(gan.discriminator_loss).correct
-    assert ex.q4.evaluate(gan.generator_loss).correct
+    assert ex.q2.evaluate(gan.build_mlp_generator).correct
+    assert ex.q3.evaluate(gan.build_mlp_discriminator).correct
+    assert ex.q4.evaluate(gan.discriminator_loss).correct
+    assert ex.q5.evaluate(gan.generator_loss).correct
 
 
 # ------------------------------------------------------------------------------ the article's mistakes
@@ -97,23 +97,23 @@ def test_generator_article_mistakes():
     def article_missing_import(latent_dim=100):  # LeakyReLU used without importing it
         return keras.Sequential([L.Dense(128, input_shape=(latent_dim,)), LeakyReLU(alpha=0.01)])  # noqa: F821
 
-    assert "NameError" in message(ex.q1, article_missing_import)
+    assert "NameError" in message(ex.q2, article_missing_import)
 
     def sigmoid_output(latent_dim=100):
         return keras.Sequential([keras.Input((latent_dim,)), L.Dense(784, activation="sigmoid"),
                                  L.Reshape((28, 28, 1))])
 
-    assert "tanh" in message(ex.q1, sigmoid_output)
+    assert "tanh" in message(ex.q2, sigmoid_output)
 
     def no_reshape(latent_dim=100):
         return keras.Sequential([keras.Input((latent_dim,)), L.Dense(784, activation="tanh")])
 
-    assert "shape" in message(ex.q1, no_reshape)
+    assert "shape" in message(ex.q2, no_reshape)
 
     def fixed_latent(latent_dim=100):  # ignores its argument
         return build_generator(100)
 
-    assert status(ex.q1, fixed_latent) == "incorrect"
+    assert status(ex.q2, fixed_latent) == "incorrect"
 
 
 def test_discriminator_article_mistakes():
@@ -121,17 +121,17 @@ def test_discriminator_article_mistakes():
         return keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(32), L.LeakyReLU(0.2),
                                  L.Dense(1, activation="sigmoid")])
 
-    assert "logit" in message(ex.q2, sigmoid_end)
+    assert "logit" in message(ex.q3, sigmoid_end)
 
     def separate_sigmoid():
         return keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(1), L.Activation("sigmoid")])
 
-    assert status(ex.q2, separate_sigmoid) == "incorrect"
+    assert status(ex.q3, separate_sigmoid) == "incorrect"
 
     def no_flatten():  # the second article version: Dense on the image, one score per pixel
         return keras.Sequential([keras.Input((28, 28, 1)), L.Dense(16), L.Dense(1)])
 
-    assert "shape" in message(ex.q2, no_flatten)
+    assert "shape" in message(ex.q3, no_flatten)
 
 
 def test_discriminator_loss_mistakes():
@@ -139,22 +139,22 @@ def test_discriminator_loss_mistakes():
         bce = keras.losses.BinaryCrossentropy()
         return bce(tf.ones_like(real), real) + bce(tf.zeros_like(fake), fake)
 
-    assert "from_logits" in message(ex.q3, on_probabilities)
+    assert "from_logits" in message(ex.q4, on_probabilities)
 
     def swapped(real, fake):
         return discriminator_loss(fake, real)
 
-    assert "swapped" in message(ex.q3, swapped)
+    assert "swapped" in message(ex.q4, swapped)
 
     def real_only(real, fake):
         return keras.losses.BinaryCrossentropy(from_logits=True)(tf.ones_like(real), real)
 
-    assert "generated" in message(ex.q3, real_only)
+    assert "generated" in message(ex.q4, real_only)
 
     def summed(real, fake):
         return tf.reduce_sum(tf.nn.softplus(-real)) + tf.reduce_sum(tf.nn.softplus(fake))
 
-    assert "mean" in message(ex.q3, summed)
+    assert "mean" in message(ex.q4, summed)
 
     def sigmoid_then_log(real, fake):  # right away from the extremes, clipped log at them
         p, q = tf.sigmoid(real), tf.sigmoid(fake)
@@ -162,7 +162,7 @@ def test_discriminator_loss_mistakes():
         return -tf.reduce_mean(tf.math.log(tf.clip_by_value(p, eps, 1))) - tf.reduce_mean(
             tf.math.log(tf.clip_by_value(1 - q, eps, 1)))
 
-    assert status(ex.q3, sigmoid_then_log) == "incorrect"
+    assert status(ex.q4, sigmoid_then_log) == "incorrect"
 
 
 def test_generator_loss_mistakes():
@@ -170,27 +170,27 @@ def test_generator_loss_mistakes():
         y = tf.random.uniform(tf.shape(fake))
         return keras.losses.BinaryCrossentropy(from_logits=True)(y, fake)
 
-    assert "random" in message(ex.q4, random_targets)
+    assert "random" in message(ex.q5, random_targets)
 
     def saturating(fake):
         return -keras.losses.BinaryCrossentropy(from_logits=True)(tf.zeros_like(fake), fake)
 
-    assert "saturating" in message(ex.q4, saturating)
+    assert "saturating" in message(ex.q5, saturating)
 
     def zero_target(fake):
         return keras.losses.BinaryCrossentropy(from_logits=True)(tf.zeros_like(fake), fake)
 
-    assert "look fake" in message(ex.q4, zero_target)
+    assert "look fake" in message(ex.q5, zero_target)
 
     def on_probabilities(fake):
         return keras.losses.BinaryCrossentropy()(tf.ones_like(fake), fake)
 
-    assert "from_logits" in message(ex.q4, on_probabilities)
+    assert "from_logits" in message(ex.q5, on_probabilities)
 
     def sigmoid_then_probabilities(fake):
         return keras.losses.BinaryCrossentropy()(tf.ones_like(fake), tf.sigmoid(fake))
 
-    assert "cross-entropy on probabilities" in message(ex.q4, sigmoid_then_probabilities)
+    assert "cross-entropy on probabilities" in message(ex.q5, sigmoid_then_probabilities)
 
 
 def test_train_step_mistakes():
@@ -214,7 +214,7 @@ def test_train_step_mistakes():
 
         return step
 
-    assert "did not move" in message(ex.q5, frozen_recipe)
+    assert "did not move" in message(ex.q7, frozen_recipe)
 
     def unfrozen_stack(generator, discriminator, g_optimizer, d_optimizer, latent_dim):
         """The article: the stacked model is compiled without freezing D, so the G update moves D too."""
@@ -233,7 +233,7 @@ def test_train_step_mistakes():
 
         return step
 
-    assert "generator's optimiser also updated the discriminator" in message(ex.q5, unfrozen_stack)
+    assert "generator's optimiser also updated the discriminator" in message(ex.q7, unfrozen_stack)
 
     def generator_alone(generator, discriminator, g_optimizer, d_optimizer, latent_dim):
         """The article's generator.train_on_batch: the generator was never compiled."""
@@ -242,21 +242,21 @@ def test_train_step_mistakes():
 
         return step
 
-    assert "compile" in message(ex.q5, generator_alone)
+    assert "compile" in message(ex.q7, generator_alone)
 
     def no_dict(generator, discriminator, g_optimizer, d_optimizer, latent_dim):
         inner = make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim)
         return lambda real: float(inner(real)["d_loss"])
 
-    assert "dict" in message(ex.q5, no_dict)
+    assert "dict" in message(ex.q7, no_dict)
 
 
 def test_data_range_mistakes():
-    assert "[0, 1]" in message(ex.q6, lambda x: (x / 255.0).astype("float32")[..., None])
-    assert "channel" in message(ex.q6, lambda x: (x.astype("float32") / 127.5 - 1))
-    assert "float32" in message(ex.q6, lambda x: (x / 127.5 - 1)[..., None])  # float64
-    assert "wraps" in message(ex.q6, lambda x: (x * 2 - 255)[..., None].astype("float32"))  # uint8 overflow
-    assert status(ex.q6, lambda x: x[..., None]) == "incorrect"  # raw 0..255
+    assert "[0, 1]" in message(ex.q1, lambda x: (x / 255.0).astype("float32")[..., None])
+    assert "channel" in message(ex.q1, lambda x: (x.astype("float32") / 127.5 - 1))
+    assert "float32" in message(ex.q1, lambda x: (x / 127.5 - 1)[..., None])  # float64
+    assert "wraps" in message(ex.q1, lambda x: (x * 2 - 255)[..., None].astype("float32"))  # uint8 overflow
+    assert status(ex.q1, lambda x: x[..., None]) == "incorrect"  # raw 0..255
 
 
 def test_generator_update_mistakes():
@@ -268,7 +268,7 @@ def test_generator_update_mistakes():
         g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
         return loss
 
-    assert "random targets (the article's mistake)" in message(ex.q7, article_random_targets)
+    assert "random targets (the article's mistake)" in message(ex.q6, article_random_targets)
 
     def updates_both(generator, discriminator, g_optimizer, z):
         variables = generator.trainable_variables + discriminator.trainable_variables
@@ -277,12 +277,12 @@ def test_generator_update_mistakes():
         g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
-    assert "discriminator changed" in message(ex.q7, updates_both)
+    assert "discriminator changed" in message(ex.q6, updates_both)
 
     def forgets_to_apply(generator, discriminator, g_optimizer, z):
         return generator_loss(discriminator(generator(z)))
 
-    assert "did not move" in message(ex.q7, forgets_to_apply)
+    assert "did not move" in message(ex.q6, forgets_to_apply)
 
 
 # -------------------------------------------------------------- steps graded by their values
@@ -340,26 +340,26 @@ def step_with(d_loss=discriminator_loss, g_loss=generator_loss, same_z=False):
 def test_train_step_accepts_the_reference_and_reused_noise():
     from utils import gan
 
-    assert status(ex.q5, gan.make_train_step) == "correct"
-    assert status(ex.q5, step_with(same_z=True)) == "correct"
+    assert status(ex.q7, gan.make_train_step) == "correct"
+    assert status(ex.q7, step_with(same_z=True)) == "correct"
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_D))
 def test_train_step_names_the_discriminator_mistake(name):
     loss, words = WRONG_D[name]
-    assert words in message(ex.q5, step_with(d_loss=loss))
+    assert words in message(ex.q7, step_with(d_loss=loss))
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_G))
 def test_train_step_names_the_generator_mistake(name):
     loss, words = WRONG_G[name]
-    assert words in message(ex.q5, step_with(g_loss=loss))
+    assert words in message(ex.q7, step_with(g_loss=loss))
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_G))
 def test_generator_update_names_the_mistake(name):
     loss, words = WRONG_G[name]
-    assert words in message(ex.q7, update_with(loss))
+    assert words in message(ex.q6, update_with(loss))
 
 
 def test_generator_update_must_return_the_loss_before_the_update():
@@ -367,7 +367,7 @@ def test_generator_update_must_return_the_loss_before_the_update():
         update_with(generator_loss)(generator, discriminator, g_optimizer, z)
         return generator_loss(discriminator(generator(z)))
 
-    assert "the g_loss you return" in message(ex.q7, returns_loss_after)
+    assert "the g_loss you return" in message(ex.q6, returns_loss_after)
 
 
 def test_keras2_spellings_are_rejected():
@@ -376,16 +376,16 @@ def test_keras2_spellings_are_rejected():
                                  L.LeakyReLU(negative_slope=0.2),
                                  L.Dense(784, activation="tanh"), L.Reshape((28, 28, 1))])
 
-    assert "keras.Input" in message(ex.q1, keras2)
+    assert "keras.Input" in message(ex.q2, keras2)
 
     def alpha(latent_dim=100):
         return keras.Sequential([keras.Input((latent_dim,)), L.Dense(64), L.LeakyReLU(alpha=0.2),
                                  L.Dense(784, activation="tanh"), L.Reshape((28, 28, 1))])
 
-    assert "negative_slope" in message(ex.q1, alpha)
+    assert "negative_slope" in message(ex.q2, alpha)
 
     def d_alpha():
         return keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(16),
                                  L.LeakyReLU(alpha=0.2), L.Dense(1)])
 
-    assert "negative_slope" in message(ex.q2, d_alpha)
+    assert "negative_slope" in message(ex.q3, d_alpha)

@@ -1,7 +1,8 @@
-"""Checkers for chapter 02 (GAN): `from utils.exercises import ch02 as ex`, then `ex.q1.check(build_generator)`.
+"""Checkers for chapter 02 (GAN): `from utils.exercises import ch02 as ex`, then `ex.q2.check(build_generator)`.
 
-q1 generator, q2 discriminator (logits), q3 discriminator loss, q4 generator loss (non-saturating),
-q5 a full training step, q6 debug the article: scale the data, q7 debug the article: the generator update.
+Numbered in the order the chapter asks them: q1 debug the article: scale the data, q2 generator,
+q3 discriminator (logits), q4 discriminator loss, q5 generator loss (non-saturating), q6 debug the article:
+the generator update, q7 a full training step.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ def loss_value(fn, *args):
     return as_scalar(value, "the loss (one number, a batch mean)")
 
 
-# ----------------------------------------------------------------------------------------- q1, q2
+# -----------------------------------------------------------------------------------------
 def _check_generator(build_generator):
     model = check_generator(build_generator)
     return f"Your generator has {model.count_params():,} parameters and maps z to 28x28 images in [-1, 1]."
 
 
-q1 = Exercise(
+q2 = Exercise(
     "Build the MLP generator",
     _check_generator,
     hint="keras.Input((latent_dim,)), Dense layers with LeakyReLU(negative_slope=0.2), a Dense(784, "
@@ -56,7 +57,7 @@ def _check_discriminator(build_discriminator):
     return f"Your discriminator has {model.count_params():,} parameters and returns one logit per image."
 
 
-q2 = Exercise(
+q3 = Exercise(
     "Build the MLP discriminator (logits)",
     _check_discriminator,
     hint="keras.Input((28, 28, 1)), Flatten, Dense + LeakyReLU(0.2) (+ Dropout), and a final Dense(1) with "
@@ -64,7 +65,7 @@ q2 = Exercise(
 )
 
 
-# ----------------------------------------------------------------------------------------- q3, q4
+# -----------------------------------------------------------------------------------------
 _REAL = np.array([[2.0], [-1.0], [0.5], [40.0]])
 _FAKE = np.array([[-3.0], [0.0], [1.5], [-40.0]])
 
@@ -96,7 +97,7 @@ def _check_discriminator_loss(fn):
                     f"the loss should be {want:.4f}, yours is {got:.4f}")
 
 
-q3 = Exercise(
+q4 = Exercise(
     "The discriminator's loss",
     _check_discriminator_loss,
     hint="bce = keras.losses.BinaryCrossentropy(from_logits=True); real images have target 1, fakes target 0; "
@@ -128,14 +129,14 @@ def _check_generator_loss(fn):
     raise Incorrect(f"for fake logits {_FAKE.ravel().tolist()} the loss should be {want:.4f}, yours is {first:.4f}")
 
 
-q4 = Exercise(
+q5 = Exercise(
     "The generator's (non-saturating) loss",
     _check_generator_loss,
     hint="The generator wants D to say 'real': BCE with target 1 on the fake logits (from_logits=True).",
 )
 
 
-# ----------------------------------------------------------------------------------------------- q5
+# -----------------------------------------------------------------------------------------------
 def _run_train_step(make_train_step, setup) -> Step:
     """One step of the learner's make_train_step from the set-up's start, with scripted noise."""
     g, d = setup.fresh()
@@ -161,7 +162,7 @@ def _check_train_step(make_train_step):
             "real -> 1 and fake -> 0, then G toward 'real', each through its own optimiser.")
 
 
-q5 = Exercise(
+q7 = Exercise(
     "One GAN training step with GradientTape",
     _check_train_step,
     hint="Two tapes: (1) fakes from fresh noise, d_loss on real and fake logits, gradients for "
@@ -170,7 +171,7 @@ q5 = Exercise(
 )
 
 
-# ----------------------------------------------------------------------------------------------- q6
+# -----------------------------------------------------------------------------------------------
 def _check_to_gan_range(fn):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
@@ -192,14 +193,14 @@ def _check_to_gan_range(fn):
     return "Right: float32, (N, 28, 28, 1), in [-1, 1], the range of the generator's tanh."
 
 
-q6 = Exercise(
+q1 = Exercise(
     "Debug the article: feed the discriminator data in the generator's range",
     _check_to_gan_range,
     hint="Convert to float32 first, then x / 127.5 - 1, then add the channel axis with x[..., None].",
 )
 
 
-# ----------------------------------------------------------------------------------------------- q7
+# -----------------------------------------------------------------------------------------------
 def _run_generator_update(fn, setup) -> Step:
     g, d = setup.fresh()
     opt = RecordingSGD(LR_G)
@@ -221,7 +222,7 @@ def _check_generator_update(fn):
     return "Fixed: target 'real' for every fake, gradients for the generator only, from logits."
 
 
-q7 = Exercise(
+q6 = Exercise(
     "Debug the article: the generator's update",
     _check_generator_update,
     hint="Under a GradientTape: logits = discriminator(generator(z, training=True)); loss = BCE(ones, logits, "
