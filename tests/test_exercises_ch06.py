@@ -55,68 +55,86 @@ def test_q1_output_size():
     assert _status(ex.q1, _stub) == "not attempted"
 
 
-# ---------------------------------------------------------------- q2 generator
+# ---------------------------------------------------------------- q3 generator (the chapter's design)
 
 
-def _generator_variant(last_activation="tanh", bn=True, start=4, latent_fixed=None):
-    def build(latent_dim=100):
-        layers = [keras.Input((latent_fixed or latent_dim,)), keras.layers.Dense(start * start * 32)]
-        if bn:
-            layers.append(keras.layers.BatchNormalization())
-        layers += [keras.layers.ReLU(), keras.layers.Reshape((start, start, 32))]
-        for f in (16, 16, 8):
-            layers += [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same"), keras.layers.ReLU()]
-        layers.append(keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation=last_activation))
+def _generator_variant(last_activation="tanh", bn=True, start=4, latent_fixed=None, transposed=False,
+                       bias=False):
+    """Chapter 06's resize-convolution generator, or one mistake in it."""
+    def build(latent_dim=100, filters=64):
+        def up(f, **kwargs):
+            if transposed:
+                return [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", **kwargs)]
+            return [keras.layers.UpSampling2D(2), keras.layers.Conv2D(f, 3, padding="same", **kwargs)]
+
+        layers = [keras.Input((latent_fixed or latent_dim,)),
+                  keras.layers.Dense(start * start * filters, use_bias=bias)]
+        layers += [keras.layers.BatchNormalization()] if bn else []
+        layers += [keras.layers.ReLU(), keras.layers.Reshape((start, start, filters))]
+        for f in (filters // 2, filters // 4, filters // 8):
+            layers += up(f, use_bias=bias) + ([keras.layers.BatchNormalization()] if bn else [])
+            layers.append(keras.layers.ReLU())
+        layers += up(3, activation=last_activation)
         return keras.Sequential(layers)
 
     return build
 
 
-def test_q2_generator():
+def test_q3_generator_is_the_chapters_resize_convolution_design():
     assert _status(ex.q3, F.build_face_generator) == "correct"
     assert _status(ex.q3, _generator_variant()) == "correct"
-    assert "article's generator" in _message(ex.q3, lambda latent_dim=100: F.article_generator(latent_dim))
-    assert "MNIST" in _message(ex.q3, _generator_variant(start=28 // 16 * 2) if False else
-                               (lambda latent_dim=100: keras.Sequential([
-                                   keras.Input((latent_dim,)), keras.layers.Dense(28 * 28),
-                                   keras.layers.BatchNormalization(), keras.layers.Reshape((28, 28, 1))])))
+    assert "article's generator" in _message(ex.q3, lambda latent_dim=100, filters=64: F.article_generator(latent_dim))
+    assert "MNIST" in _message(ex.q3, lambda latent_dim=100, filters=64: keras.Sequential([
+        keras.Input((latent_dim,)), keras.layers.Dense(28 * 28), keras.layers.BatchNormalization(),
+        keras.layers.Reshape((28, 28, 1))]))
+    classic = _message(ex.q3, lambda latent_dim=100, filters=64: F.build_face_generator(
+        latent_dim, filters=filters, upsampling="transposed"))
+    assert "Conv2DTranspose" in classic and "resize-convolutions" in classic
+    assert "Conv2DTranspose" in _message(ex.q3, _generator_variant(transposed=True))
     assert "sigmoid" in _message(ex.q3, _generator_variant("sigmoid"))
     assert "tanh" in _message(ex.q3, _generator_variant(None))
     assert "BatchNormalization" in _message(ex.q3, _generator_variant(bn=False))
     assert "latent_dim argument" in _message(ex.q3, _generator_variant(latent_fixed=100))
-    assert "parameters" in _message(ex.q3, lambda latent_dim=100: F.build_face_generator(latent_dim, filters=1024))
+    assert "parameters" in _message(ex.q3, _generator_variant(bias=True))  # biases before BatchNorm
+    assert "filters argument" in _message(ex.q3, lambda latent_dim=100, filters=64: F.build_face_generator(
+        latent_dim, filters=256))  # ignores its filters argument
     assert _status(ex.q3, _stub) == "not attempted"
 
 
-# ---------------------------------------------------------------- q3 discriminator
+# ---------------------------------------------------------------- q4 discriminator (spectral norm)
 
 
-def _disc_variant(first_bn=False, act="leaky", pool=False, sigmoid=False, shape=(64, 64, 3)):
-    def build():
+def _disc_variant(act="leaky", pool=False, sigmoid=False, shape=(64, 64, 3), spectral=True, bn=False,
+                  dense_bare=False):
+    def build(filters=16):
+        sn = keras.layers.SpectralNormalization if spectral else (lambda layer: layer)
         layers = [keras.Input(shape)]
-        for i, f in enumerate((16, 32, 64, 64)):
-            layers.append(keras.layers.Conv2D(f, 3 if pool else 4, strides=1 if pool else 2,
-                                              padding="valid" if pool else "same"))
-            if i > 0 or first_bn:
-                layers.append(keras.layers.BatchNormalization())
+        for f in (filters, 2 * filters, 4 * filters, 8 * filters):
+            layers.append(sn(keras.layers.Conv2D(f, 3 if pool else 4, strides=1 if pool else 2,
+                                                 padding="valid" if pool else "same")))
+            layers += [keras.layers.BatchNormalization()] if bn else []
             layers.append(keras.layers.LeakyReLU(negative_slope=0.2) if act == "leaky" else keras.layers.ReLU())
-            if pool:
-                layers.append(keras.layers.MaxPooling2D(2))
-        layers += [keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid" if sigmoid else None)]
+            layers += [keras.layers.MaxPooling2D(2)] if pool else []
+        dense = keras.layers.Dense(1, activation="sigmoid" if sigmoid else None)
+        layers += [keras.layers.Flatten(), dense if dense_bare else sn(dense)]
         return keras.Sequential(layers)
 
     return build
 
 
-def test_q3_discriminator():
+def test_q4_discriminator_is_spectrally_normalised():
     assert _status(ex.q4, F.build_face_discriminator) == "correct"
     assert _status(ex.q4, _disc_variant()) == "correct"
-    assert "28x28x1" in _message(ex.q4, F.article_discriminator)  # the article's mistake first
+    assert "28x28x1" in _message(ex.q4, lambda filters=16: F.article_discriminator())  # the article's first
     assert "sigmoid" in _message(ex.q4, _disc_variant(sigmoid=True))
     assert "pooling" in _message(ex.q4, _disc_variant(pool=True))
     assert "ReLU" in _message(ex.q4, _disc_variant(act="relu"))
-    assert "first layer" in _message(ex.q4, _disc_variant(first_bn=True))
     assert "(N, 64, 64, 3)" in _message(ex.q4, _disc_variant(shape=(32, 32, 3)))
+    classic = _message(ex.q4, lambda filters=16: F.build_face_discriminator(filters, spectral_norm=False))
+    assert "BatchNormalization" in classic and "spectral" in classic
+    assert "not spectrally normalised" in _message(ex.q4, _disc_variant(spectral=False))
+    assert "Dense" in _message(ex.q4, _disc_variant(dense_bare=True))
+    assert "filters argument" in _message(ex.q4, lambda filters=16: F.build_face_discriminator(32))
     assert _status(ex.q4, _stub) == "not attempted"
 
 

@@ -4,8 +4,8 @@ image preparation and the stabilisers.
     from utils.exercises import ch06 as ex
     ex.q1.check(output_size)          # (size, stack) -> spatial size after the stack, by hand
     ex.q2.check(prepare_face)         # (image uint8 (H, W[, C])) -> (64, 64, 3) float32 in [-1, 1]
-    ex.q3.check(build_generator)      # (latent_dim) -> model, (N, latent_dim) -> (N, 64, 64, 3) in [-1, 1]
-    ex.q4.check(build_discriminator)  # () -> model, (N, 64, 64, 3) -> (N, 1) logits
+    ex.q3.check(build_generator)      # (latent_dim, filters) -> resize-conv G: (N, d) -> (N, 64, 64, 3)
+    ex.q4.check(build_discriminator)  # (filters) -> spectrally normalised D: (N, 64, 64, 3) -> (N, 1) logits
     ex.q5.check(train_step)           # (G, D, g_opt, d_opt, real, z, real_label) -> {"d_loss", "g_loss"}
     ex.q6.check(stabilisers)          # () -> a set of letters from STABILISER_OPTIONS (or the set itself)
 """
@@ -85,28 +85,44 @@ def _as_model(obj, what):
 # ---------------------------------------------------------------- q2: 64x64 generator
 
 
+def _generator_design(model) -> None:
+    """The chapter's generator (section 3): resize-convolutions, BatchNorm, no transposed convs."""
+    types = [type(layer).__name__ for layer in all_layers(model)]
+    if "Conv2DTranspose" in types:
+        raise Incorrect("it upsamples with Conv2DTranspose, the classic DCGAN design that lost to D in section "
+                        "3's measurements. This chapter's generator uses resize-convolutions: "
+                        "UpSampling2D(2), then Conv2D(f, 3, padding='same')")
+    if "UpSampling2D" not in types:
+        raise Incorrect("no UpSampling2D: each of the four x2 steps is UpSampling2D(2) followed by a 3x3 "
+                        "Conv2D with padding='same' (4 -> 8 -> 16 -> 32 -> 64)")
+    if "BatchNormalization" not in types:
+        raise Incorrect("no BatchNormalization: DCGAN generators normalise after each hidden layer; without it "
+                        "64x64 training is much less stable")
+
+
 def _check_generator(fn) -> str:
-    model = _as_model(call_answer(fn, 100), "build_generator(100)")
+    from ..chapters import faces
+
+    model = _as_model(call_answer(fn, 100, filters=64), "build_generator(100, filters=64)")
     in_shape = tuple(model.input_shape)
     if in_shape != (None, 100):
         raise Incorrect(f"build_generator(100) should take latent vectors of shape (N, 100), its input is {in_shape}")
     out_shape = tuple(model.output_shape)
     if out_shape == (None, 322, 322, 3):
         raise Incorrect("output 322x322x3: that is the article's generator (six x2 upsamplings from 7x7, each "
-                        "followed by an unpadded 3x3 conv). Start at 4x4 and use four stride-2 steps with "
+                        "followed by an unpadded 3x3 conv). Start at 4x4 and use four x2 steps with "
                         "padding='same'")
     if out_shape[1:3] == (28, 28):
         raise Incorrect(f"output {out_shape}: those are MNIST shapes; faces are (64, 64, 3)")
     if out_shape != (None, 64, 64, 3):
         raise Incorrect(f"the output should be (N, 64, 64, 3), got {out_shape}")
-    params = model.count_params()
-    if params > 4_000_000:
-        raise Incorrect(f"{params:,} parameters: too slow to train on a CPU in minutes; stay under 4 million "
-                        "(Dense -> 4x4x256 and filters 128/64/32 is about 1.1 million)")
-    layers = all_layers(model)
-    if not any(type(layer).__name__ == "BatchNormalization" for layer in layers):
-        raise Incorrect("no BatchNormalization: DCGAN generators normalise after each hidden layer; without it "
-                        "64x64 training is much less stable")
+    _generator_design(model)
+    params, want = model.count_params(), faces.build_face_generator(100, filters=64).count_params()
+    if params != want:
+        raise Incorrect(f"with filters=64 it has {params:,} parameters; the chapter's design has {want:,}: "
+                        "Dense(4*4*filters, use_bias=False), then three UpSampling2D + Conv2D(f, 3, "
+                        "use_bias=False) blocks with f = filters/2, /4, /8, each + BatchNorm + ReLU, and a "
+                        "last UpSampling2D + Conv2D(3, 3, activation='tanh'). Use the filters argument")
     rng = np.random.default_rng(0)
     z = rng.standard_normal((8, 100)).astype("float32")
     images = np.asarray(model(z, training=False), dtype="float64")
@@ -122,18 +138,41 @@ def _check_generator(fn) -> str:
                         "scaled to [-1, 1]; end with tanh")
     if np.abs(images[0] - images[1]).max() < 1e-6:
         raise Incorrect("two different latent vectors gave the same image: the output must depend on z")
-    small = _as_model(call_answer(fn, 16), "build_generator(16)")
+    small = _as_model(call_answer(fn, 16, filters=32), "build_generator(16, filters=32)")
     if tuple(small.input_shape) != (None, 16):
         raise Incorrect(f"build_generator(16) should take (N, 16) latent vectors, its input is "
                         f"{tuple(small.input_shape)}; use the latent_dim argument")
-    return f"(N, 100) -> (N, 64, 64, 3) in [-1, 1], {params:,} parameters."
+    return f"(N, 100) -> (N, 64, 64, 3) in [-1, 1] with resize-convolutions, {params:,} parameters at filters=64."
 
 
 # ---------------------------------------------------------------- q3: 64x64 discriminator
 
 
+def _spectral_norm_everywhere(model) -> None:
+    """The chapter's D (section 3): every Conv2D and the Dense inside SpectralNormalization, no BatchNorm."""
+    import keras
+
+    layers, wrapped = [], []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.SpectralNormalization):
+            wrapped.append(layer.layer)
+        layers.append(layer.layer if isinstance(layer, keras.layers.Wrapper) else layer)
+    if any(type(layer).__name__ == "BatchNormalization" for layer in layers):
+        raise Incorrect("BatchNormalization in D: this chapter's discriminator uses spectral normalisation "
+                        "instead (section 3), so D cannot grow arbitrarily steep; drop the BatchNorm layers")
+    bare = [type(layer).__name__ for layer in layers
+            if type(layer).__name__ in ("Conv2D", "Dense") and not any(layer is w for w in wrapped)]
+    if bare:
+        raise Incorrect(f"{len(bare)} weight layer(s) ({', '.join(sorted(set(bare)))}) are not spectrally "
+                        "normalised: wrap every Conv2D and the final Dense, e.g. "
+                        "keras.layers.SpectralNormalization(keras.layers.Conv2D(f, 4, strides=2, "
+                        "padding='same'))")
+
+
 def _check_discriminator(fn) -> str:
-    model = _as_model(call_answer(fn), "build_discriminator()")
+    from ..chapters import faces
+
+    model = _as_model(call_answer(fn, filters=16), "build_discriminator(filters=16)")
     in_shape = tuple(model.input_shape)
     if in_shape == (None, 28, 28, 1):
         raise Incorrect("input 28x28x1: that is the article's discriminator, built for MNIST digits; the "
@@ -160,23 +199,17 @@ def _check_discriminator(fn) -> str:
                         "generator gets gradients also where D's units are off")
     if "LeakyReLU" not in types and not any(_activation_name(layer) in ("leaky_relu",) for layer in layers):
         raise Incorrect("no LeakyReLU: the DCGAN discriminator uses LeakyReLU(negative_slope=0.2) after its convs")
-    convs = [i for i, t in enumerate(types) if t == "Conv2D"]
-    if len(convs) < 3:
-        raise Incorrect(f"{len(convs)} Conv2D layer(s): use about four stride-2 convolutions (64 -> 32 -> 16 -> 8 "
-                        "-> 4) before the final Dense")
-    first_conv = convs[0]
-    after_first = [t for t in types[first_conv + 1:convs[1]]]
-    if "BatchNormalization" in after_first or "BatchNormalization" in types[:first_conv]:
-        raise Incorrect("BatchNormalization on the first layer: normalising the raw images lets D judge a batch "
-                        "by its statistics; DCGAN leaves the first layer without BN")
-    params = model.count_params()
-    if params > 4_000_000:
-        raise Incorrect(f"{params:,} parameters: too slow for a CPU; filters 32/64/128/256 give about 0.7 million")
+    _spectral_norm_everywhere(model)
+    params, want = model.count_params(), faces.build_face_discriminator(filters=16).count_params()
+    if params != want:
+        raise Incorrect(f"with filters=16 it has {params:,} parameters; the chapter's design has {want:,}: four "
+                        "Conv2D(f, 4, strides=2, padding='same') with f = filters, 2, 4 and 8 x filters "
+                        "(64 -> 32 -> 16 -> 8 -> 4), then Flatten and Dense(1). Use the filters argument")
     images = np.random.default_rng(1).uniform(-1, 1, (4, 64, 64, 3)).astype("float32")
     logits = np.asarray(model(images, training=False))
     if not np.isfinite(logits).all():
         raise Incorrect("the output contains NaN or inf")
-    return f"(N, 64, 64, 3) -> (N, 1) logits, {params:,} parameters."
+    return f"(N, 64, 64, 3) -> (N, 1) logits, spectrally normalised, {params:,} parameters at filters=16."
 
 
 # ---------------------------------------------------------------- q4: one training step
@@ -326,19 +359,20 @@ q1 = Exercise(
 )
 
 q3 = Exercise(
-    "A 64x64 RGB DCGAN generator",
+    "The project's 64x64 generator (resize-convolutions)",
     _check_generator,
-    hint="Dense(4*4*256, use_bias=False) -> BatchNormalization -> ReLU -> Reshape((4, 4, 256)), then three "
-         "Conv2DTranspose(f, 4, strides=2, padding='same') with f = 128, 64, 32, each + BN + ReLU, and a last "
-         "Conv2DTranspose(3, 4, strides=2, padding='same', activation='tanh'): 4 -> 8 -> 16 -> 32 -> 64.",
+    hint="Dense(4*4*filters, use_bias=False) -> BatchNormalization -> ReLU -> Reshape((4, 4, filters)), then "
+         "three blocks UpSampling2D(2) + Conv2D(f, 3, padding='same', use_bias=False) + BN + ReLU with "
+         "f = filters // 2, // 4, // 8, and a last UpSampling2D(2) + Conv2D(3, 3, padding='same', "
+         "activation='tanh'): 4 -> 8 -> 16 -> 32 -> 64.",
 )
 
 q4 = Exercise(
-    "A 64x64 RGB DCGAN discriminator",
+    "The project's 64x64 discriminator (spectral normalisation)",
     _check_discriminator,
-    hint="keras.Input((64, 64, 3)); Conv2D(32, 4, strides=2, padding='same') + LeakyReLU(0.2) (no BN here); then "
-         "Conv2D 64, 128, 256 the same way, each + BatchNormalization + LeakyReLU(0.2); Flatten; Dense(1) with no "
-         "activation (a logit).",
+    hint="sn = keras.layers.SpectralNormalization; keras.Input((64, 64, 3)); then for f in (filters, 2 * filters, "
+         "4 * filters, 8 * filters): sn(Conv2D(f, 4, strides=2, padding='same')) + LeakyReLU(0.2); Flatten; "
+         "sn(Dense(1)) with no activation (a logit). No BatchNorm: spectral normalisation replaces it.",
 )
 
 q5 = Exercise(
