@@ -212,3 +212,39 @@ def test_checks_leave_the_global_random_state_alone():
     for q, answer in ((ex.q1, q_sample), (ex.q2, diffusion_loss), (ex.q3, ddpm_step)):
         assert q.evaluate(answer)
     assert np.random.random() == expected
+
+
+# ------------------------------------------------ chapter 08's drill 7 (its checker is here)
+
+
+def test_ch08_drill7_closed_form_coefficients():
+    from utils.exercises import ch08
+
+    def right(betas):
+        ab = np.cumprod(1 - betas)
+        return np.sqrt(ab), np.sqrt(1 - ab)
+
+    assert _outcome(ch08.q12, right).status == "correct"
+    assert (
+        "Drill 7" in ch08.q12.title and ch08.q12 not in ch08.DRILLS
+    )  # the scorecard list is unchanged
+
+    def shifted(betas):
+        ab = np.concatenate([[1.0], np.cumprod(1 - betas)[:-1]])
+        return np.sqrt(ab), np.sqrt(1 - ab)
+
+    _rejects(ch08.q12, lambda b: (np.sqrt(1 - b), np.sqrt(b)), "one step's factor")
+    _rejects(ch08.q12, lambda b: (np.cumprod(1 - b), 1 - np.cumprod(1 - b)), "take square roots")
+    _rejects(
+        ch08.q12,
+        lambda b: (np.sqrt(np.clip(1 - np.cumsum(b), 0, None)), np.sqrt(np.cumsum(b))),
+        "betas were summed",
+    )
+    _rejects(ch08.q12, shifted, "off by one")
+    _rejects(
+        ch08.q12,
+        lambda b: (np.sqrt(np.cumprod(1 - b)), np.sqrt(np.cumsum(b))),
+        "shrinking of earlier noise",
+    )
+    _rejects(ch08.q12, lambda b: np.sqrt(np.cumprod(1 - b)), "pair")
+    _rejects(ch08.q12, lambda b: (np.ones(3), np.ones(3)), "shape (100,)")

@@ -418,3 +418,16 @@ q11 = Exercise(
 
 DRILLS = [q1, q2, q3, q4, q5, q6]
 BUGS = [q7, q8, q9, q10, q11]
+
+
+# ---------------------------------------------------------------- q12: drill 7, q(x_t | x_0)
+# Chapter 10's diffusion drill; its checker lives with chapter 10's. Not in DRILLS: the scorecard
+# cell pairs DRILLS + BUGS with its own list of answers.
+from .ch10 import _check_closed_form  # noqa: E402
+
+q12 = Exercise(
+    "Drill 7: the closed form of q(x_t | x_0)",
+    _check_closed_form,
+    hint="alpha_bar_t = prod over s <= t of (1 - beta_s) (np.cumprod); x_t = sqrt(alpha_bar_t) x_0"
+         " + sqrt(1 - alpha_bar_t) eps, so return np.sqrt(alpha_bar) and np.sqrt(1 - alpha_bar).",
+)

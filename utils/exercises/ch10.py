@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from .. import diffusion
-from .fixtures import as_numbers
+from .fixtures import as_numbers, describe
 from .framework import Exercise, Incorrect, call_answer
 
 
@@ -337,7 +337,12 @@ def _check_guidance(fn) -> str:
     c = rng.standard_normal((2, 28, 28, 1)).astype(np.float32)
     u = rng.standard_normal((2, 28, 28, 1)).astype(np.float32)
     for scale in (3.0, 0.0, 1.0, 0.5):
-        out = _np(call_answer(fn, c, u, scale), "the guided noise")
+        value = call_answer(fn, c, u, scale)
+        out = _np(value, "the guided noise")
+        if out.shape != c.shape:
+            raise Incorrect(
+                f"the guided noise should have the shape of eps, {c.shape}; got {describe(value)}"
+            )
         expected = u + scale * (c - u)
         if _close(out, expected):
             continue
@@ -380,3 +385,67 @@ q4 = Exercise(
     hint="Start from the unconditional prediction and move `scale` times the difference towards "
     "the conditional one: eps_u + scale * (eps_c - eps_u).",
 )
+
+
+# ------------------------------------------- chapter 08's drill 7: the closed form of q(x_t | x_0)
+
+
+def _pair(value, steps):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise Incorrect(
+            f"return a pair (mean_coef, std) of arrays of shape ({steps},), got {describe(value)}"
+        )
+    mean, std = (_np(v, name) for v, name in zip(value, ("mean_coef", "std")))
+    if mean.shape != (steps,) or std.shape != (steps,):
+        raise Incorrect(
+            f"for {steps} betas expected two arrays of shape ({steps},), got "
+            f"{mean.shape} and {std.shape}: one value per step t"
+        )
+    return mean, std
+
+
+def _check_closed_form(fn) -> str:
+    betas = np.linspace(1e-3, 0.2, 100)
+    out = call_answer(fn, betas.copy())
+    mean, std = _pair(out, len(betas))
+    ab = np.cumprod(1 - betas)
+    if _close(mean, np.sqrt(ab)) and _close(std, np.sqrt(1 - ab)):
+        return (
+            f"sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t): after 100 steps "
+            f"{np.sqrt(ab[-1]):.4f} of x_0 is left and the noise has std {np.sqrt(1 - ab[-1]):.4f}."
+        )
+    one_step = np.sqrt(1 - betas)
+    shifted = np.concatenate([[1.0], ab[:-1]])
+    if _close(mean, one_step):
+        raise Incorrect(
+            "mean_coef is sqrt(alpha_t) = sqrt(1 - beta_t), one step's factor: x_t after t "
+            "steps keeps the *product* alpha_1 ... alpha_t (np.cumprod)"
+        )
+    if _close(mean, ab) or _close(std, 1 - ab):
+        raise Incorrect(
+            "you returned alpha_bar_t or 1 - alpha_bar_t, which are the mean factor squared "
+            "and the variance; take square roots"
+        )
+    if _close(mean, np.sqrt(np.clip(1 - np.cumsum(betas), 0, None))):
+        raise Incorrect(
+            "the betas were summed; the signal factors multiply: alpha_bar_t = prod(1 - beta_s)"
+        )
+    if _close(mean, np.sqrt(shifted)):
+        raise Incorrect(
+            "off by one: alpha_bar for the first step is already 1 - beta_1 (np.cumprod, "
+            "not an exclusive product starting at 1)"
+        )
+    if _close(mean, np.sqrt(ab)) and _close(std, np.sqrt(np.cumsum(betas))):
+        raise Incorrect(
+            "std is sqrt(sum of betas): the shrinking of earlier noise by later steps is "
+            "missing; the variance is 1 - alpha_bar_t"
+        )
+    if _close(mean, np.sqrt(ab)):
+        raise Incorrect(
+            f"mean_coef is right; std should be sqrt(1 - alpha_bar_t), yours differs by up "
+            f"to {np.abs(std - np.sqrt(1 - ab)).max():.3g}"
+        )
+    raise Incorrect(
+        f"mean_coef should be sqrt(alpha_bar_t) = sqrt(prod(1 - beta_s)); yours differs by "
+        f"up to {np.abs(mean - np.sqrt(ab)).max():.3g}"
+    )
