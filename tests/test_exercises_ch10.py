@@ -214,7 +214,7 @@ def test_checks_leave_the_global_random_state_alone():
     assert np.random.random() == expected
 
 
-# ------------------------------------------------ chapter 08's drill 7 (its checker is here)
+# ------------------------------------------------ chapter 08's drill 7 (diffusion)
 
 
 def test_ch08_drill7_closed_form_coefficients():

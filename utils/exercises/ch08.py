@@ -421,9 +421,50 @@ BUGS = [q7, q8, q9, q10, q11]
 
 
 # ---------------------------------------------------------------- q12: drill 7, q(x_t | x_0)
-# Chapter 10's diffusion drill; its checker lives with chapter 10's. Not in DRILLS: the scorecard
-# cell pairs DRILLS + BUGS with its own list of answers.
-from .ch10 import _check_closed_form  # noqa: E402
+# Chapter 10's diffusion drill. Not in DRILLS: the scorecard pairs DRILLS + BUGS with its answers.
+def _closed_form_pair(value, steps):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise Incorrect(f"return a pair (mean_coef, std) of arrays of shape ({steps},), got "
+                        f"{describe(value)}")
+    mean, std = (as_numbers(v, name, finite=True) for v, name in zip(value, ("mean_coef", "std")))
+    if mean.shape != (steps,) or std.shape != (steps,):
+        raise Incorrect(f"for {steps} betas expected two arrays of shape ({steps},), got "
+                        f"{mean.shape} and {std.shape}: one value per step t")
+    return mean, std
+
+
+def _check_closed_form(fn):
+    betas = np.linspace(1e-3, 0.2, 100)
+    mean, std = _closed_form_pair(call_answer(fn, betas.copy()), len(betas))
+    ab = np.cumprod(1 - betas)
+
+    def close(a, b):
+        return np.allclose(a, b, rtol=1e-4, atol=1e-4)
+
+    if close(mean, np.sqrt(ab)) and close(std, np.sqrt(1 - ab)):
+        return (f"sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t): after 100 steps "
+                f"{np.sqrt(ab[-1]):.4f} of x_0 is left and the noise has std {np.sqrt(1 - ab[-1]):.4f}.")
+    mistakes = [
+        (close(mean, np.sqrt(1 - betas)), "mean_coef is sqrt(alpha_t) = sqrt(1 - beta_t), one "
+         "step's factor: x_t after t steps keeps the *product* alpha_1 ... alpha_t (np.cumprod)"),
+        (close(mean, ab) or close(std, 1 - ab), "you returned alpha_bar_t or 1 - alpha_bar_t, "
+         "which are the mean factor squared and the variance; take square roots"),
+        (close(mean, np.sqrt(np.clip(1 - np.cumsum(betas), 0, None))), "the betas were summed; "
+         "the signal factors multiply: alpha_bar_t = prod(1 - beta_s)"),
+        (close(mean, np.sqrt(np.concatenate([[1.0], ab[:-1]]))), "off by one: alpha_bar for the "
+         "first step is already 1 - beta_1 (np.cumprod, not an exclusive product starting at 1)"),
+        (close(mean, np.sqrt(ab)) and close(std, np.sqrt(np.cumsum(betas))), "std is sqrt(sum of "
+         "betas): the shrinking of earlier noise by later steps is missing; the variance is "
+         "1 - alpha_bar_t"),
+        (close(mean, np.sqrt(ab)), "mean_coef is right; std should be sqrt(1 - alpha_bar_t), yours "
+         f"differs by up to {np.abs(std - np.sqrt(1 - ab)).max():.3g}"),
+    ]
+    for found, message in mistakes:
+        if found:
+            raise Incorrect(message)
+    raise Incorrect("mean_coef should be sqrt(alpha_bar_t) = sqrt(prod(1 - beta_s)); yours differs "
+                    f"by up to {np.abs(mean - np.sqrt(ab)).max():.3g}")
+
 
 q12 = Exercise(
     "Drill 7: the closed form of q(x_t | x_0)",
