@@ -443,7 +443,8 @@ def _check_closed_form(fn):
 
     if close(mean, np.sqrt(ab)) and close(std, np.sqrt(1 - ab)):
         return (f"sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t): after 100 steps "
-                f"{np.sqrt(ab[-1]):.4f} of x_0 is left and the noise has std {np.sqrt(1 - ab[-1]):.4f}.")
+                f"{np.sqrt(ab[-1]):.4f} of x_0 is left and the noise has std "
+                f"{np.sqrt(1 - ab[-1]):.4f}.")
     mistakes = [
         (close(mean, np.sqrt(1 - betas)), "mean_coef is sqrt(alpha_t) = sqrt(1 - beta_t), one "
          "step's factor: x_t after t steps keeps the *product* alpha_1 ... alpha_t (np.cumprod)"),
