@@ -43,11 +43,7 @@ __all__ = [  # the names `import utils` gives a notebook directly; modules: `fro
 
 
 def check_version(notebook_version: str) -> bool:
-    """Say so, in one line, when a notebook and the `utils` it imported come from different versions.
-
-    Every first cell calls this with the version the notebook was written for. A mismatch (an old copy
-    of a notebook with a newer clone, or the reverse) is not an error, but later cells may fail.
-    """
+    """One line when a notebook and the `utils` it imported come from different course versions."""
     if str(notebook_version) == __version__:
         return True
     print(f"Note: this notebook was written for course version {notebook_version}, but the utils it "

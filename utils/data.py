@@ -59,8 +59,6 @@ class ImageData:
 
 
 # ---------------------------------------------------------------- reading files
-
-
 def _read_maybe_gzipped(path: Path) -> tuple[bytes, bool]:
     """The file's bytes, gunzipped when they are gzip data (whatever the name says), and whether."""
     try:
@@ -163,27 +161,24 @@ def _load_idx_folder(folder: Path) -> ImageData | None:
     return None
 
 
+def _split(images: np.ndarray, labels: np.ndarray, cut: int, origin: str, what: str) -> ImageData:
+    """Serve one file set as both splits: the first `cut` images train, the rest are held out."""
+    if not 0 < cut < len(images):
+        raise DataError(f"{origin}: only {len(images)} images in {what}, too few to split into training and "
+                        "test images; add the other files (train-* and t10k-*).")
+    source = (f"{origin} ({what}: first {cut} images used for training, last {len(images) - cut} held "
+              "out for testing)")
+    return ImageData(images[:cut], labels[:cut], images[cut:], labels[cut:], source=source)
+
+
 def _split_train_only(images: np.ndarray, labels: np.ndarray, origin: str) -> ImageData:
     """Only the training files are present: hold out their last sixth as the test split."""
-    cut = len(images) - len(images) // 6
-    if cut == len(images):
-        raise DataError(f"{origin}: only {len(images)} training images and no t10k test files; "
-                        "add t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz.")
-    source = (f"{origin} (no t10k test files: the first {cut} training images are used for "
-              f"training, the last {len(images) - cut} held out for testing)")
-    return ImageData(images[:cut], labels[:cut], images[cut:], labels[cut:], source=source)
+    return _split(images, labels, len(images) - len(images) // 6, origin, "no t10k test files")
 
 
 def _split_test_only(images: np.ndarray, labels: np.ndarray, origin: str) -> ImageData:
     """Only the 10,000-image test set is present: first 8,000 train, last 2,000 test."""
-    if len(images) <= OFFLINE_TRAIN_SIZE:
-        raise DataError(f"{origin}: only {len(images)} images, need more than {OFFLINE_TRAIN_SIZE} to split.")
-    cut = OFFLINE_TRAIN_SIZE
-    source = (
-        f"{origin} (only the t10k test set: first {cut} images used for training, "
-        f"last {len(images) - cut} held out for testing)"
-    )
-    return ImageData(images[:cut], labels[:cut], images[cut:], labels[cut:], source=source)
+    return _split(images, labels, OFFLINE_TRAIN_SIZE, origin, "only the t10k test set")
 
 
 def _check_npz_bytes(path: Path) -> None:
@@ -282,8 +277,6 @@ def _load_keras(name: str) -> ImageData:
 
 
 # ---------------------------------------------------------------- scaling and binarisation
-
-
 def _as_images(x) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim == 3:

@@ -144,17 +144,13 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
                d_loss_fn=discriminator_loss, g_loss_fn=generator_loss) -> dict:
     """The course's one GAN update (chapter 02, section 5): D on real and fake, then G with fresh noise.
 
-    Every GAN step in the course is this function: `make_train_step` compiles it, `GAN.train_step`
-    calls it, and the checkers compare a learner's step with it. Both latent batches are drawn from
-    `seeds` (a `keras.random.SeedGenerator`), D's first, so two runs from the same seed see the same noise.
-
-    - `real_label` < 1 (e.g. 0.9) is one-sided label smoothing for D's real target;
-    - `r1_gamma` > 0 adds the R1 penalty `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03);
-    - `d_loss_fn(real_logits, fake_logits)` and `g_loss_fn(fake_logits)` default to the logistic losses;
-      a benchmark passes least-squares ones (LSGAN). `real_label` applies to the default D loss only.
-
-    Returns d_loss (the adversarial loss alone, without the penalty, so it reads as in chapter 02),
-    g_loss, and d_real, d_fake: the batch means of D(x) and D(G(z)) (probabilities, for monitoring).
+    `make_train_step` compiles it, `GAN.train_step` calls it, the checkers compare learners' steps with
+    it. Both latent batches come from `seeds` (a `keras.random.SeedGenerator`), D's first, so two runs
+    from the same seed see the same noise. `real_label` < 1 is one-sided label smoothing (default D
+    loss only); `r1_gamma` > 0 adds `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03);
+    `d_loss_fn(real_logits, fake_logits)` and `g_loss_fn(fake_logits)` swap the losses (e.g. LSGAN).
+    Returns d_loss (without the penalty, as in chapter 02), g_loss, and d_real, d_fake: batch means of
+    D(x) and D(G(z)) as probabilities.
     """
     batch = tf.shape(real_images)[0]
     z = keras.random.normal((batch, latent_dim), seed=seeds)
@@ -236,11 +232,8 @@ class GAN(keras.Model):
 
 
 class GANProgress(keras.callbacks.Callback):
-    """Draws the generator's output for a fixed batch of noise every `every` epochs.
-
-    Works with `GAN` (uses `model.generator`). In Jupyter it updates one figure in place (losses +
-    grid); headless it prints a short line. The grids are kept in `snapshots` (epoch -> images).
-    """
+    """Every `every` epochs, `GAN`'s generator on fixed noise: one figure redrawn in place in Jupyter
+    (losses and grid), a short line headless; the grids are kept in `snapshots` (epoch -> images)."""
 
     def __init__(self, fixed_noise, every: int = 1, title: str = "DCGAN", display=None):
         super().__init__()

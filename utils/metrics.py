@@ -7,21 +7,16 @@ never sees the 2,000 held-out test digits, so "real held-out digits" can be scor
 
 Conventions
 -----------
-* The classifier's input is float32 (N, 28, 28, 1) in [0, 1]. `to_classifier_input` converts what a
-  generator gives you: uint8 0..255, tanh images in [-1, 1] (GANs), or [0, 1] images (VAE), with or
-  without the channel axis, by the rules of `utils.to_unit_range` (integers are 0..255; floats in
-  [0, 1] are [0, 1], else [-1, 1]) unless you say it with `value_range="tanh" | "unit" | "uint8"`.
+* The classifier's input is float32 (N, 28, 28, 1) in [0, 1]; `to_classifier_input` converts what a
+  generator gives you (uint8, tanh images in [-1, 1], [0, 1] images; with or without a channel axis).
 * The classifier outputs **logits** (10 values); `classifier_probs` applies the softmax. Its
   penultimate layer, named "features" (64 ReLU units), is the feature space of `classifier_features`,
   `classifier_fid` and `precision_recall`.
 * Scores computed with this classifier are comparable with each other (same classifier, same number
   of samples), not with published Inception-FID numbers.
 
-Main functions: `get_classifier`, `classifier_features`, `classifier_probs`, `frechet_distance`,
-`classifier_fid`, `score_from_probs`, `classifier_score`, `precision_recall`, `nearest_neighbours`,
-`sample_generator`, `evaluate_generator`, and `digit_quality` (the quick check chapters 02 and 03 use
-before chapter 07). Everything raises `ValueError` with a plain message on bad
-shapes or too few samples.
+`digit_quality` is the quick check chapters 02 and 03 use before chapter 07. Everything raises
+`ValueError` with a plain message on bad shapes or too few samples.
 """
 
 from __future__ import annotations
@@ -45,8 +40,6 @@ _CACHE: dict = {}  # in-memory: the loaded classifier and its feature model, key
 
 
 # ---------------------------------------------------------------- input conversion
-
-
 def to_classifier_input(images, value_range="auto") -> np.ndarray:
     """Return float32 (N, 28, 28, 1) in [0, 1], the classifier's input, from any usual image format.
 
@@ -70,8 +63,6 @@ def to_classifier_input(images, value_range="auto") -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the classifier
-
-
 def build_classifier(feature_dim: int = FEATURE_DIM, name: str = "mnist_classifier"):
     """An untrained small CNN: (N, 28, 28, 1) in [0, 1] -> 10 logits, penultimate layer "features"."""
     import keras
@@ -133,11 +124,10 @@ def classifier_accuracy(classifier, images, labels) -> float:
 
 
 def get_classifier(data=None, verbose: bool = True, retrain: bool = False):
-    """The course's MNIST classifier: loaded from artifacts when saved, else trained once and saved.
+    """The course's MNIST classifier (logits): loaded from artifacts when saved, else trained once and saved.
 
-    `data`: an `utils.ImageData` (default `utils.load_mnist()`); it trains on `data.x_train` only and
-    reports accuracy on `data.x_test`. Full mode: 6 epochs (about 99% held-out accuracy offline);
-    fast mode: 2 epochs, saved apart under artifacts/fast/. Returns a Keras model giving logits.
+    Trains on `data.x_train` only (default `utils.load_mnist()`), reports accuracy on `data.x_test`;
+    full mode 6 epochs (about 99% held-out accuracy offline), fast mode 2, saved under artifacts/fast/.
     """
     import keras
 
@@ -208,8 +198,6 @@ def classifier_probs(images, classifier=None, batch_size: int = 500) -> np.ndarr
 
 
 # ---------------------------------------------------------------- Frechet distance
-
-
 def _as_2d_features(features, name: str, min_samples: int = 2) -> np.ndarray:
     f = np.asarray(features, dtype=np.float64)
     if f.ndim != 2:
@@ -228,13 +216,10 @@ def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
-    """Frechet distance between N(mu1, sigma1) and N(mu2, sigma2):
+    """||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2)), the Frechet distance of two Gaussians.
 
-        ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))
-
-    The matrix square root comes from scipy.linalg.sqrtm; when the product is near-singular an
-    `eps` * I offset is added, and the tiny imaginary parts sqrtm returns from rounding are dropped
-    (a large imaginary part raises ValueError: the covariances are not valid).
+    A near-singular product gets an `eps` * I offset; sqrtm's rounding-size imaginary parts are dropped
+    (a large one raises ValueError: the covariances are not valid).
     """
     from scipy import linalg
 
@@ -279,18 +264,14 @@ def fid_from_features(real_features, fake_features) -> float:
 
 
 def classifier_fid(real_images, fake_images, classifier=None) -> float:
-    """Classifier-based FID: the Frechet distance in the classifier's penultimate features.
+    """Classifier-based FID in the penultimate features: lower is better, 0 for identical sets.
 
-    Lower is better; 0 for identical sets. It depends on the number of samples (fewer samples,
-    higher FID), so compare models at the same N, and against the real-vs-real floor at that N.
-    """
+    It rises as N falls: compare models at the same N, and with the real-vs-real floor at that N."""
     clf = _resolve(classifier)
     return fid_from_features(classifier_features(real_images, clf), classifier_features(fake_images, clf))
 
 
 # ---------------------------------------------------------------- Inception-style score
-
-
 def score_from_probs(probs, splits: int = 1, return_std: bool = False):
     """exp(E_x[KL(p(y|x) || p(y))]) from class probabilities (N, C); the mean over `splits` groups.
 
@@ -325,8 +306,6 @@ def classifier_score(images, classifier=None, splits: int = 1, return_std: bool 
 
 
 # ---------------------------------------------------------------- precision / recall, neighbours
-
-
 def pairwise_distances(a, b, chunk: int = 1024) -> np.ndarray:
     """Euclidean distances (N, M) between rows of a (N, D) and b (M, D), in chunks to bound memory."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -399,8 +378,6 @@ def nearest_neighbours(fake_images, train_images, k: int = 1, space: str = "pixe
 
 
 # ---------------------------------------------------------------- generators end to end
-
-
 def sample_generator(generator, n: int, seed: int = 0, output: str = "auto", batch_size: int = 500) -> np.ndarray:
     """Draw n images from a generator and return them in [0, 1], shape (n, 28, 28, 1).
 

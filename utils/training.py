@@ -18,10 +18,7 @@ import numpy as np
 
 
 class EpochProgressBar(keras.callbacks.Callback):
-    """A tqdm progress bar over epochs for `fit(verbose=0)`, showing the latest values of `keys`.
-
-    `keys=None` shows every value `fit()` logs (losses, metrics, validation values).
-    """
+    """A tqdm bar over the epochs of `fit(verbose=0)` with the latest `keys` (None: all that `fit` logs)."""
 
     def __init__(self, epochs: int, desc: str = "training", keys=None):
         super().__init__()

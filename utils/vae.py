@@ -1,4 +1,4 @@
-"""Variational autoencoder building blocks: chapter 04 (sections 3-6) teaches them, chapter 05 reuses them.
+"""Variational autoencoder building blocks: chapter 04 (sections 2 and 4-6) teaches them, chapter 05 reuses them.
 
 Everything here is Keras 3: no `Lambda` layers (saved models load with plain `keras.models.load_model`),
 no `add_loss`/`add_metric` on symbolic tensors, randomness through `keras.random` with a `SeedGenerator`,
@@ -26,8 +26,6 @@ IMAGE_SHAPE = (28, 28, 1)
 
 
 # ---------------------------------------------------------------- the reparameterisation trick
-
-
 @keras.saving.register_keras_serializable(package="course")
 class Sampling(layers.Layer):
     """z = mean + exp(log_var / 2) * eps with eps ~ N(0, I): the reparameterisation trick.
@@ -56,8 +54,6 @@ class Sampling(layers.Layer):
 
 
 # ---------------------------------------------------------------- the two terms of the ELBO
-
-
 def kl_divergence(z_mean, z_log_var):
     """KL(N(mean, exp(log_var)) || N(0, I)) per example, summed over latent dimensions -> (N,).
 
@@ -82,8 +78,6 @@ def negative_elbo(x, logits, z_mean, z_log_var, beta=1.0):
 
 
 # ---------------------------------------------------------------- encoder and decoder
-
-
 def build_encoder(latent_dim: int = 16, filters=(32, 64), hidden: int = 256, name: str = "encoder"):
     """Conv encoder: (N, 28, 28, 1) in [0, 1] -> [z_mean, z_log_var], each (N, latent_dim).
 
@@ -121,8 +115,6 @@ def build_decoder(latent_dim: int = 16, filters=(64, 32), hidden: int = 256, nam
 
 
 # ---------------------------------------------------------------- the VAE as a keras.Model subclass
-
-
 @keras.saving.register_keras_serializable(package="course")
 class VAE(keras.Model):
     """Encoder + Sampling + decoder, trained on the negative ELBO with `fit()`.
@@ -154,11 +146,11 @@ class VAE(keras.Model):
         return self.decoder(z, training=training)
 
     def compute_terms(self, x, training=False):
-        """Per-image reconstruction and KL terms (each (N,)) for a batch of binary images."""
+        """Per-image reconstruction and KL (each (N,)) and the batch loss, the mean of rec + beta * KL."""
         z_mean, z_log_var = self.encoder(x, training=training)
-        z = self.sampling([z_mean, z_log_var])
-        logits = self.decoder(z, training=training)
-        return bernoulli_reconstruction(x, logits), kl_divergence(z_mean, z_log_var)
+        logits = self.decoder(self.sampling([z_mean, z_log_var]), training=training)
+        rec, kl = bernoulli_reconstruction(x, logits), kl_divergence(z_mean, z_log_var)
+        return rec, kl, ops.mean(rec + ops.cast(self.beta, rec.dtype) * kl)
 
     def _update(self, loss, rec, kl):
         self.loss_tracker.update_state(loss)
@@ -172,16 +164,14 @@ class VAE(keras.Model):
 
         x = data[0] if isinstance(data, (tuple, list)) else data
         with tf.GradientTape() as tape:
-            rec, kl = self.compute_terms(x, training=True)
-            loss = ops.mean(rec + ops.cast(self.beta, rec.dtype) * kl)
+            rec, kl, loss = self.compute_terms(x, training=True)
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._update(loss, rec, kl)
 
     def test_step(self, data):
         x = data[0] if isinstance(data, (tuple, list)) else data
-        rec, kl = self.compute_terms(x, training=False)
-        loss = ops.mean(rec + ops.cast(self.beta, rec.dtype) * kl)
+        rec, kl, loss = self.compute_terms(x, training=False)
         return self._update(loss, rec, kl)
 
 
@@ -208,8 +198,6 @@ class KLWarmup(keras.callbacks.Callback):
 
 
 # ---------------------------------------------------------------- evaluation in nats
-
-
 def _log_normal(z, mean, log_var):
     return -0.5 * np.sum(np.log(2 * np.pi) + log_var + (z - mean) ** 2 / np.exp(log_var), axis=-1)
 
