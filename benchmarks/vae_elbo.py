@@ -20,7 +20,7 @@ from pathlib import Path
 import utils  # noqa: F401  (quiets TensorFlow first)
 
 REFERENCE = {"05_latent_space": ("TensorFlow CVAE tutorial, latent 2", 156.0)}
-TARGETS = {"04_vae": 100.0, "05_latent_space": 145.0}
+TARGETS = {"04_vae": 100.0, "05_latent_space": 150.0}  # chapter 05 aims below 150
 
 
 def main(argv=None) -> int:

@@ -29,7 +29,7 @@ def _layer_types(model):
 
 def test_course_config_is_chapter_03s_recipe(bench):
     g, d = bench.CONFIGS["course"]["build"]()
-    namespace = {"keras": keras}
+    namespace = {"keras": keras, "LATENT_DIM": 100}  # what the notebook defines before the exercises
     # the exercises' reference answers are the networks chapter 03 trains
     exec(ch03.q2._solution + "\n" + ch03.q3._solution, namespace)
     g03, d03 = namespace["build_generator"](), namespace["build_discriminator"]()

@@ -203,3 +203,21 @@ def test_train_step_r1_gamma_adds_half_gamma_times_the_penalty_gradient():
     assert max(np.abs(x).max() for x in r1_grads) > 0
     for with_r1, without, grad in zip(updates[gamma], updates[0.0], r1_grads):
         np.testing.assert_allclose(with_r1 - without, -lr * gamma / 2 * grad, rtol=1e-3, atol=1e-6)
+
+
+def test_gan_update_is_repeatable_from_its_seed_and_moves_only_what_its_optimisers_own():
+    """Called directly (eagerly): the same seed gives the same noise and so the same weights; with a
+    zero learning rate for G only D moves (the update never touches G's weights through D's step)."""
+    real = tf.constant(np.random.default_rng(4).uniform(-1, 1, (8, 28, 28, 1)).astype("float32"))
+    after = []
+    for _ in range(2):
+        keras.utils.set_random_seed(2)
+        g, d = _tiny_pair()
+        g0, d0 = training.snapshot_weights(g), training.snapshot_weights(d)
+        logs = gan.gan_update(g, d, keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.1), real,
+                              keras.random.SeedGenerator(3), latent_dim=8)
+        after.append([np.asarray(w) for w in d.weights])
+        assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+        assert training.max_weight_change(g0, g) == 0.0 and training.max_weight_change(d0, d) > 0.0
+    for a, b in zip(*after):
+        np.testing.assert_array_equal(a, b)

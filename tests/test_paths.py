@@ -128,7 +128,10 @@ def test_artifacts_can_live_on_drive_with_one_line(tmp_path, monkeypatch, capsys
     import sys
     import types
 
-    monkeypatch.delenv("COURSE_ARTIFACTS_DIR", raising=False)
+    # set, then delete: monkeypatch then restores the variable's absence after the test, even though
+    # keep_artifacts_on_drive sets it through os.environ (it would leak into later tests' kernels)
+    monkeypatch.setenv("COURSE_ARTIFACTS_DIR", str(tmp_path / "unused"))
+    monkeypatch.delenv("COURSE_ARTIFACTS_DIR")
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     assert paths.keep_artifacts_on_drive(str(tmp_path / "drive")) is None  # not Colab: no change
     assert "Not in Colab" in capsys.readouterr().out
