@@ -198,8 +198,10 @@ def kernel_restarts(log_path: Path) -> int:
     return log_path.read_text(errors="replace").count("restarting kernel")
 
 
-def run_all(page, panel: str, name: str, timeout: float, log_path: Path, shots: Path) -> float:
-    """Run -> Run All Cells from the menu; wait until no cell is queued or running. Returns seconds."""
+def run_all(page, panel: str, name: str, timeout: float, log_path: Path, shots: Path) -> tuple[float, list[int]]:
+    """Run -> Run All Cells from the menu; wait until no cell is queued or running.
+
+    Returns the seconds it took and the code cells (counted from 0) that did not run."""
     start, restarts = time.monotonic(), kernel_restarts(log_path)
     # Focus this notebook (the menu acts on the notebook that has focus), as a learner clicks into it first.
     page.locator(f"{panel} .jp-Notebook").click(position={"x": 5, "y": 5})
@@ -223,10 +225,7 @@ def run_all(page, panel: str, name: str, timeout: float, log_path: Path, shots: 
         page.screenshot(path=str(shots / f"{name[:2]}_timed_out.png"))
         raise CheckFailed(f"{name}: Run All Cells did not finish within {timeout:.0f} s (prompts {_summary(prompts)})")
     prompts = page.evaluate(PROMPTS_JS, panel)
-    not_run = [i for i, p in enumerate(prompts) if not any(c.isdigit() for c in p)]
-    if not_run:
-        raise CheckFailed(f"{name}: code cells {not_run} of {len(prompts)} did not run (an earlier cell failed?)")
-    return time.monotonic() - start
+    return time.monotonic() - start, [i for i, p in enumerate(prompts) if not any(c.isdigit() for c in p)]
 
 
 def _summary(prompts: list[str]) -> str:
@@ -317,7 +316,8 @@ def check_explorer(page, panel: str, shots: Path, report: dict):
     explorer.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     readout = slider.locator(".widget-readout")
-    before = {"readout": readout.inner_text(), "src": image.get_attribute("src"),
+    z_label = explorer.locator(".widget-label", has_text="z = [").first  # written by the kernel's redraw()
+    before = {"readout": readout.inner_text(), "label": z_label.inner_text(), "src": image.get_attribute("src"),
               "png": image.screenshot(path=str(shots / "05_explorer_image_before.png"))}
     explorer.screenshot(path=str(shots / "05_explorer_before.png"))
     handle = slider.locator(".noUi-handle").first
@@ -335,17 +335,20 @@ def check_explorer(page, panel: str, shots: Path, report: dict):
     while time.monotonic() < deadline and image.get_attribute("src") == before["src"]:
         page.wait_for_timeout(300)
     page.wait_for_timeout(1000)  # let the last redraw arrive
-    after = {"readout": readout.inner_text(), "src": image.get_attribute("src"),
+    after = {"readout": readout.inner_text(), "label": z_label.inner_text(), "src": image.get_attribute("src"),
              "png": image.screenshot(path=str(shots / "05_explorer_image_after.png"))}
     explorer.screenshot(path=str(shots / "05_explorer_after.png"))
     difference = _grey_difference(before["png"], after["png"])
     report["explorer"] = {"slider": "z[1]", "readout_before": before["readout"], "readout_after": after["readout"],
+                          "label_before": before["label"], "label_after": after["label"],
                           "image_bytes_equal": before["png"] == after["png"],
                           "grey_levels_changed_mean": round(difference[0], 2), "grey_levels_changed_max": difference[1],
                           "image_sha256_before": hashlib.sha256(before["png"]).hexdigest()[:16],
                           "image_sha256_after": hashlib.sha256(after["png"]).hexdigest()[:16]}
     if before["readout"] == after["readout"]:
         raise CheckFailed(f"chapter 05: dragging the z[1] slider did not move it (readout {before['readout']})")
+    if before["label"] == after["label"]:
+        raise CheckFailed(f"chapter 05: z[1] moved, but the kernel did not redraw (label still {after['label']!r})")
     if before["src"] == after["src"] or before["png"] == after["png"] or difference[1] == 0:
         raise CheckFailed(f"chapter 05: z[1] moved from {before['readout']} to {after['readout']}, "
                           "but the decoded image on the page did not change")
@@ -356,12 +359,13 @@ def notebooks_in_browser(page, base: str, token: str, workspace: Path, shots: Pa
     for name in (TOUR, CHAPTER_05):
         stem = name[:2]
         panel = open_notebook(page, base, token, name)
-        seconds = run_all(page, panel, name, timeout, workspace / "jupyterlab.log", shots)
+        seconds, not_run = run_all(page, panel, name, timeout, workspace / "jupyterlab.log", shots)
         report["timings_s"][f"{stem} run all"] = round(seconds, 1)
         page.screenshot(path=str(shots / f"{stem}_after_run_all.png"))
         errors = save_and_read_errors(page, panel, workspace / "notebooks" / name)
-        if errors:
-            raise CheckFailed(f"{name}: error outputs after Run All Cells: {errors}")
+        if errors or not_run:
+            raise CheckFailed(f"{name}: after Run All Cells, error outputs: {errors or 'none'}; "
+                              f"code cells that did not run: {not_run or 'none'}")
         print(f"browser test: {name}: Run All Cells finished in {seconds:.0f} s, no error output")
         if name == TOUR:
             check_verdicts(page, panel, shots, report)
