@@ -6,7 +6,7 @@ Loads `artifacts/10_diffusion/unet.keras` and its `schedule.json` with plain
 (eta = 0, deterministic) and with DDPM (all T steps), and prints chapter 07's classifier-FID,
 score, precision and recall against as many held-out digits, with the sampling time per 1,000
 images on this machine. The real-vs-real floor (training digits against held-out ones, same n)
-is printed first: no model can beat it.
+is printed first, as the reference for "how close to real" (itself a finite-sample estimate).
 
     COURSE_DATA_DIR=/work/shared/data/mnist python benchmarks/diffusion_steps.py
     python benchmarks/diffusion_steps.py --steps 2 5 10 20 50 100 --n 2000 --guidance 2
