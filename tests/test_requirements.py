@@ -14,7 +14,7 @@ from packaging.version import Version
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = REPO / "tools"
-COLAB_FLOORS = {"tensorflow": "2.20", "keras": "3.13", "ipywidgets": "7.7"}  # Colab (ipywidgets: 7.7.1 there)
+COLAB_FLOORS = {"tensorflow": "2.20", "keras": "3.13", "ipywidgets": "7.7.1"}  # Colab's versions
 # Import name -> distribution name, where they differ.
 DISTRIBUTION = {"PIL": "pillow", "IPython": "ipython", "yaml": "pyyaml", "sklearn": "scikit-learn"}
 

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-COLAB = {"tensorflow": "2.20", "keras": "3.13", "ipywidgets": "7.7", "python": "3.13"}
+COLAB = {"tensorflow": "2.20", "keras": "3.13", "ipywidgets": "7.7.1", "python": "3.13"}
 CI_MACHINE = {"tensorflow": "2.21", "keras": "3.15", "python": "3.11"}
 
 
