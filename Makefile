@@ -35,8 +35,8 @@ lab: install  ## set up, then open JupyterLab on the course (loopback, a free po
 	$(PY) tools/lab.py
 
 test: install  ## set up, then run everything: unit tests, exercise sync, stale outputs, nbval (fast mode)
-	$(PY) -m pytest tests
 	$(PY) tools/check_data.py
+	$(PY) -m pytest tests
 	$(NBVAL_ENV) $(PY) -m pytest $(NBVAL)
 
 test-oldest:  ## unit tests + solutions (fast) on the lowest versions, Python 3.13, in .venv-oldest (skips without 3.13)
