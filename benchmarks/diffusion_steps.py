@@ -47,7 +47,8 @@ def main(argv=None) -> int:
     import keras
     import numpy as np
 
-    from utils import diffusion, metrics
+    from utils import metrics
+    from utils.chapters import diffusion
     from utils.paths import artifacts_root
 
     root = artifacts_root() / "fast" if args.fast_artifacts else artifacts_root()

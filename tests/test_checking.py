@@ -1,6 +1,15 @@
 import pytest
 
-from utils.exercises.framework import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Incorrect, NotAttempted, call_answer, is_stub
+from utils.exercises.framework import (
+    CORRECT,
+    INCORRECT,
+    NOT_ATTEMPTED,
+    Exercise,
+    Incorrect,
+    NotAttempted,
+    call_answer,
+    is_stub,
+)
 
 
 def _check_double(fn):

@@ -1,4 +1,4 @@
-"""utils.diffusion: the schedule, the closed form of q(x_t | x_0), the samplers, the saved layer."""
+"""utils.chapters.diffusion: the schedule, the closed form of q(x_t | x_0), the samplers, the saved layer."""
 
 import keras
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from keras import layers
 
 import utils  # noqa: F401  (quiets TensorFlow first)
-from utils import diffusion
+from utils.chapters import diffusion
 
 
 def tiny_noise_model(seed=0):

@@ -4,7 +4,7 @@ import numpy as np
 from keras import ops
 
 import utils  # noqa: F401
-from utils import diffusion
+from utils.chapters import diffusion
 from utils.exercises import ch10 as ex
 
 

@@ -1,4 +1,4 @@
-"""utils/chapters/latent.py: the widget logic as plain functions, and the ipywidgets explorer driven without a browser."""
+"""utils/chapters/latent.py: the widget logic as plain functions, and the explorer driven without a browser."""
 
 import io
 

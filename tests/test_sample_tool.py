@@ -10,7 +10,8 @@ from keras import layers
 from PIL import Image
 
 import utils  # noqa: F401
-from utils import diffusion, gan, vae
+from utils import gan, vae
+from utils.chapters import diffusion
 
 
 def _fit_briefly(model, x, y, loss="mse"):

@@ -8,11 +8,10 @@ runs. Later cells that need an exercise's answer fall back to the course's versi
 
 from __future__ import annotations
 
-import nbformat
-import pytest
-
 import make_exercises
 import nbcommon
+import nbformat
+import pytest
 
 pytest.importorskip("nbclient")
 from nbclient import NotebookClient  # noqa: E402

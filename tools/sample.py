@@ -123,7 +123,7 @@ def load(key: str, fast: bool):
 def sample_diffusion(model, folder: Path, args):
     import numpy as np
 
-    from utils import diffusion
+    from utils.chapters import diffusion
 
     settings = folder / "schedule.json"
     if not settings.exists():

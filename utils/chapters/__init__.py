@@ -5,7 +5,8 @@
 - `faces`: the 64x64 face DCGAN, its checkpoints and the real-face loader (chapter 06);
 - `download`: checksum-verified, cached downloads, for chapter 06's optional real faces;
 - `latent`: latent-space tools and the ipywidgets explorer (chapter 05);
-- `conditional`: the class-conditional GAN and `tf.distribute` steps (chapter 09).
+- `conditional`: the class-conditional GAN and `tf.distribute` steps (chapter 09);
+- `diffusion`: the noise schedule, the DDPM/DDIM samplers and guidance (chapter 10; `tools/sample.py`).
 
 Chapter modules may import the core (`utils.gan`, ...) and each other; the core never imports them.
 """

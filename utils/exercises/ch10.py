@@ -6,7 +6,7 @@
     ex.q3.check(ddpm_step)       # (x_t, eps, t, noise, schedule) -> x_{t-1}
     ex.q4.check(guided_noise)    # (eps_conditional, eps_unconditional, scale) -> guided eps
 
-Each checker runs the learner's function and the course's reference (utils.diffusion) on the same
+Each checker runs the learner's function and the course's reference (utils.chapters.diffusion) on the same
 inputs and compares values; the typical mistakes are recognised by recomputing them.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from .. import diffusion
+from ..chapters import diffusion
 from .fixtures import as_numbers, describe
 from .framework import Exercise, Incorrect, call_answer
 
