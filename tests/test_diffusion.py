@@ -1,4 +1,4 @@
-"""utils.chapters.diffusion: the schedule, the closed form of q(x_t | x_0), the samplers, the saved layer."""
+"""utils.chapters.diffusion: the schedule, q(x_t | x_0) in closed form, the samplers, the layer."""
 
 import keras
 import numpy as np

@@ -6,8 +6,8 @@
     ex.q3.check(ddpm_step)       # (x_t, eps, t, noise, schedule) -> x_{t-1}
     ex.q4.check(guided_noise)    # (eps_conditional, eps_unconditional, scale) -> guided eps
 
-Each checker runs the learner's function and the course's reference (utils.chapters.diffusion) on the same
-inputs and compares values; the typical mistakes are recognised by recomputing them.
+Each checker runs the learner's function and the course's reference (utils.chapters.diffusion) on
+the same inputs and compares values; the typical mistakes are recognised by recomputing them.
 """
 
 from __future__ import annotations
