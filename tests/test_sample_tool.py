@@ -166,3 +166,20 @@ def test_the_steps_benchmark_says_what_to_run_without_a_model(tmp_path, monkeypa
     with pytest.raises(SystemExit):
         bench.main(["--help"])
     assert "FID" in capsys.readouterr().out
+
+
+def test_the_command_line_loads_a_diffusion_model_in_a_fresh_process(use, tmp_path):
+    """A fresh interpreter has not imported utils.chapters.diffusion: the tool imports it first."""
+    import os
+    import subprocess
+    import sys
+
+    from nbcommon import REPO_ROOT
+
+    out = tmp_path / "fresh.npy"
+    command = [sys.executable, str(REPO_ROOT / "tools" / "sample.py"), "10", "--n", "2", "--steps",
+               "2", "--out", str(out)]
+    env = dict(os.environ, COURSE_ARTIFACTS_DIR=str(use))
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert np.load(out).shape == (2, 28, 28, 1)

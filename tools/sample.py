@@ -94,6 +94,7 @@ def load(key: str, fast: bool):
     """The saved model of chapter `key`, or SampleError saying what to run."""
     import keras
 
+    from utils.chapters import diffusion  # noqa: F401  (registers TimestepEmbedding for loading)
     from utils.paths import keras_file_problem, shown_path
 
     name, folder_name, file, _ = MODELS[key]
