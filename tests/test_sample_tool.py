@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 import sample  # tools/ is on sys.path (conftest)
-from keras import layers
 from PIL import Image
+from test_diffusion import tiny_noise_model  # one home for the test U-Net
 
 import utils  # noqa: F401
 from utils import gan, vae
@@ -21,18 +21,6 @@ def _fit_briefly(model, x, y, loss="mse"):
     model.fit(x, y, epochs=2, batch_size=len(x), verbose=0)
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
     return model
-
-
-def _tiny_unet():
-    x_in = keras.Input((28, 28, 1))
-    t_in = keras.Input((), dtype="int32")
-    y_in = keras.Input((), dtype="int32")
-    emb = layers.Dense(4)(diffusion.TimestepEmbedding(8)(t_in))
-    emb = layers.Add()([emb, layers.Embedding(diffusion.NUM_LABELS, 4)(y_in)])
-    h = layers.Conv2D(4, 3, padding="same")(x_in)
-    h = layers.Add()([h, layers.Reshape((1, 1, 4))(emb)])
-    out = layers.Conv2D(1, 3, padding="same")(layers.Activation("swish")(h))
-    return keras.Model([x_in, t_in, y_in], out)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +43,7 @@ def artifacts(tmp_path_factory):
     decoder.save(root / "04_vae/decoder.keras")
     (root / "10_diffusion").mkdir()
     s = diffusion.Schedule(60)
-    unet = _tiny_unet()
+    unet = tiny_noise_model()  # the same small U-Net as tests/test_diffusion.py
     t = rng.integers(0, 60, 8).astype("int32")
     noise = rng.standard_normal(images.shape).astype("float32")
     inputs = [s.q_sample(images, t, noise), t, rng.integers(0, 11, 8).astype("int32")]

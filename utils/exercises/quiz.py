@@ -26,6 +26,9 @@ class QuizItem:
             raise ValueError(f"answer {self.answer!r} is not one of the options {sorted(self.options)}")
 
 
+NOT_YET = "Not attempted yet: fill in your answers above, run the cell, then grade again."
+
+
 @dataclass
 class QuizResult:
     score: int
@@ -57,11 +60,16 @@ class Quiz:
         print(self.text())
 
     def evaluate(self, answers) -> QuizResult:
-        """Grade without printing. `answers`: dict {number: letter} or a function returning one."""
-        if callable(answers):
-            answers = call_answer(answers)
-        if answers is None or answers is Ellipsis:
-            raise NotAttempted("no answers yet")
+        """Grade without printing. `answers`: dict {number: letter} or a function returning one.
+
+        A stub (the exercise notebook's `my_answers` before it is filled in) is "not attempted": a result
+        with nothing answered, not an error, so a scorecard cell still runs."""
+        try:
+            answers = call_answer(answers) if callable(answers) else answers
+            if answers is None or answers is Ellipsis:
+                raise NotAttempted("no answers yet")
+        except NotAttempted:
+            return QuizResult(0, len(self.items), 0, [NOT_YET])
         if not isinstance(answers, dict):
             raise Incorrect(f"answers must be a dict like {{1: 'b', 2: 'a'}}, got {type(answers).__name__}")
         unknown = [k for k in answers if not (isinstance(k, int) and 1 <= k <= len(self.items))]
@@ -84,11 +92,7 @@ class Quiz:
 
     def grade(self, answers) -> QuizResult:
         """Grade and print, item by item, with the explanation."""
-        try:
-            result = self.evaluate(answers)
-        except NotAttempted:
-            print("Not attempted yet: fill in your answers above, run the cell, then grade again.")
-            return QuizResult(0, len(self.items), 0, [])
+        result = self.evaluate(answers)
         print(result)
         return result
 
