@@ -24,6 +24,13 @@ def _np(x, what="the result"):
     return as_numbers(x, what, finite=True)
 
 
+def _name_the_mistake(out, wrong, where: str) -> None:
+    """Raise Incorrect naming the first known mistake whose value `out` matches."""
+    for value, message in wrong:
+        if _close(out, value):
+            raise Incorrect(f"{where}: {message}")
+
+
 def _close(a, b, tol=1e-4) -> bool:
     return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=tol, atol=tol)
 
@@ -310,9 +317,7 @@ def _check_ddpm_step(fn) -> str:
         if match:
             used.add(match[0])
             continue
-        for value, message in wrong:
-            if _close(out, value):
-                raise Incorrect(f"at t = {t}: {message}")
+        _name_the_mistake(out, wrong, f"at t = {t}")
         raise Incorrect(
             f"at t = {t} your x_(t-1) differs from the DDPM step by up to "
             f"{np.abs(out - right['beta-tilde']).max():.3g}"
@@ -369,9 +374,7 @@ def _check_guidance(fn) -> str:
             ),
             (scale * c, "the unconditional prediction is ignored: that only rescales eps_c"),
         ]
-        for value, message in wrong:
-            if _close(out, value):
-                raise Incorrect(f"with scale {scale}: {message}")
+        _name_the_mistake(out, wrong, f"with scale {scale}")
         raise Incorrect(
             f"with scale {scale} expected eps_u + s (eps_c - eps_u); yours differs by "
             f"up to {np.abs(out - expected).max():.3g}"
