@@ -2,7 +2,8 @@
 
 - `EpochProgressBar`: a tqdm bar over the epochs of `fit(verbose=0)`, showing the latest logs;
 - `TimeBudget`: stops `fit()` once a wall-clock budget is spent, so a notebook keeps its 10 minutes;
-- `snapshot_weights` / `max_weight_change`: did a step move a model, and by how much.
+- `snapshot_weights` / `max_weight_change`: did a step move a model, and by how much;
+- `WeightAverage`: an exponential moving average of a model's weights (chapter 06: sample from it).
 
 The weight helpers look at *all* of a model's weights (`model.weights`), not only the trainable ones:
 a model frozen with `trainable = False` has no trainable weights, yet a buggy step can still change it
@@ -68,3 +69,25 @@ def max_weight_change(before: list[np.ndarray], model) -> float:
         raise ValueError("the model's weights changed in number since the snapshot")
     changes = (np.abs(keras.ops.convert_to_numpy(a) - b).max() for a, b in zip(after, before))
     return float(max(changes, default=0.0))
+
+
+class WeightAverage:
+    """A copy of `model` whose weights follow an exponential moving average of the model's.
+
+    After every training step call `update()`: average <- decay * average + (1 - decay) * weights,
+    over all weights (BatchNorm statistics too). A GAN generator's weights circle around a good
+    solution; their average sits nearer its centre, so `average` draws cleaner samples than `model`
+    at no cost in training steps. Keras's `Optimizer(use_ema=True)` keeps such an average too, but
+    only writes it over the model's own weights at the end; this one can be sampled and saved any time.
+    """
+
+    def __init__(self, model, decay: float = 0.999):
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        self.model, self.decay = model, float(decay)
+        self.average = keras.models.clone_model(model)
+        self.average.set_weights(model.get_weights())
+
+    def update(self):
+        for averaged, current in zip(self.average.weights, self.model.weights):
+            averaged.assign(self.decay * averaged + (1.0 - self.decay) * current)
