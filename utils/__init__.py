@@ -20,17 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up
 from .config import FAST, MODE, env_report, import_tensorflow_quietly, pick, seed_everything  # noqa: E402
 
 import_tensorflow_quietly()
-from .data import (  # noqa: E402  # noqa: E402
-    DataError,
-    ImageData,
-    binarize,
-    binarize_dynamic,
-    load_fashion_mnist,
-    load_mnist,
-    make_dataset,
-    scale_images,
-    to_unit_range,
-)
+from .data import (DataError, ImageData, binarize, binarize_dynamic, load_fashion_mnist,  # noqa: E402
+                   load_mnist, make_dataset, scale_images, to_unit_range)
 from .paths import REPO_ROOT, artifact_dir, find_artifact  # noqa: E402
 from .plotting import LiveTrainingDisplay, image_grid, plot_history, show_images  # noqa: E402
 

@@ -36,11 +36,9 @@ def import_tensorflow_quietly() -> bool:
     except ImportError as err:
         import warnings
 
-        warnings.warn(
-            f"TensorFlow/Keras could not be imported ({err}). Chapters 02 onwards need them: run `make install` "
-            "(or `pip install -r requirements.txt`); in Colab they are preinstalled.",
-            stacklevel=2,
-        )
+        warnings.warn(f"TensorFlow/Keras could not be imported ({err}). Chapters 02 onwards need them: run "
+                      "`make install` (or `pip install -r requirements.txt`); in Colab they are preinstalled.",
+                      stacklevel=2)
         return False
     finally:
         os.close(saved)
@@ -59,17 +57,14 @@ def fast_mode() -> bool:
         return True
     if value in FULL_VALUES:
         return False
-    raise ValueError(
-        f"COURSE_FAST={raw!r} is not a value the course knows. Use one of {', '.join(FAST_VALUES)} "
-        f"for fast mode, or leave it unset (or one of {', '.join(repr(v) for v in FULL_VALUES)}) "
-        "for full mode, e.g. `export COURSE_FAST=1` or `os.environ['COURSE_FAST'] = '1'` before "
-        "`import utils`."
-    )
+    raise ValueError(f"COURSE_FAST={raw!r} is not a value the course knows. Use one of {', '.join(FAST_VALUES)} "
+                     f"for fast mode, or leave it unset (or one of {', '.join(repr(v) for v in FULL_VALUES)}) "
+                     "for full mode, e.g. `export COURSE_FAST=1` or `os.environ['COURSE_FAST'] = '1'` before "
+                     "`import utils`.")
 
 
 FAST = fast_mode()
 MODE = "fast" if FAST else "full"
-
 
 
 def pick(fast, full):

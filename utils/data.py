@@ -312,10 +312,8 @@ def _declared_range(value_range) -> tuple[float, float]:
             and all(isinstance(v, (int, float, np.number)) for v in value_range)
             and value_range[0] < value_range[1]):
         return float(value_range[0]), float(value_range[1])
-    raise ValueError(
-        f"value_range must be 'auto', {', '.join(map(repr, VALUE_RANGES))} or a pair (low, high) "
-        f"with low < high, got {value_range!r}"
-    )
+    raise ValueError(f"value_range must be 'auto', {', '.join(map(repr, VALUE_RANGES))} or a pair (low, high) "
+                     f"with low < high, got {value_range!r}")
 
 
 def _infer_range(x: np.ndarray, finite: np.ndarray) -> tuple[float, float]:
@@ -328,12 +326,9 @@ def _infer_range(x: np.ndarray, finite: np.ndarray) -> tuple[float, float]:
     for lo, hi in (VALUE_RANGES["unit"], VALUE_RANGES["tanh"]):
         if low >= lo - _RANGE_SLACK and high <= hi + _RANGE_SLACK:
             return lo, hi
-    raise ValueError(
-        f"float images must lie in [0, 1] or [-1, 1]; these range from {low:.4g} to {high:.4g}. "
-        "Scale them first (uint8 0..255 pixels are fine as they are), or pass "
-        "value_range=(low, high) to say which values are black and white (values outside it are "
-        "clipped)."
-    )
+    raise ValueError(f"float images must lie in [0, 1] or [-1, 1]; these range from {low:.4g} to {high:.4g}. "
+                     "Scale them first (uint8 0..255 pixels are fine as they are), or pass value_range=(low, "
+                     "high) to say which values are black and white (values outside it are clipped).")
 
 
 def to_unit_range(x, value_range="auto") -> np.ndarray:

@@ -8,8 +8,8 @@ Everything here works with logits (no sigmoid at the end of a discriminator) and
   `build_dcgan_generator/discriminator` (chapter 03, section 2);
 - training: `gan_update`, the one GAN update of the course; `make_train_step` (it, as a
   `tf.function`), `GAN` (a `keras.Model` whose `train_step` is it, for `fit()`), and `GANProgress`
-  (a callback that draws a fixed-noise grid); `diff_augment`, augmentation D sees on real and fake
-  images alike (chapter 06). Progress bars, time budgets, weight averages: `utils.training`;
+  (a callback that draws a fixed-noise grid). Progress bars, time budgets, weight averages:
+  `utils.training`;
 - small tools: `sample_latent`, `generate`.
 
 Generators map standard-normal vectors of shape (N, latent_dim) to images in [-1, 1] of shape
@@ -139,43 +139,6 @@ def generate(generator, n: int, seed: int = 0, batch_size: int = 500) -> np.ndar
                            for i in range(0, n, batch_size)])
 
 
-# ----------------------------------------------------------------------------------- augmentation
-def diff_augment(images, seeds, policy: str = "translation,cutout"):
-    """Differentiable augmentation (Zhao et al., 2020) of a batch in [-1, 1], a new draw per image.
-
-    `gan_update(augment=...)` applies it to real *and* generated images before D, in D's step and in G's,
-    so D never learns the augmentation as a sign of "real" and G's gradient flows through it. Policies,
-    comma-separated: `translation` (shift by up to 1/8 of the size, edges repeated), `cutout` (zero a
-    square of half the size), `color` (brightness, saturation, contrast; RGB only).
-    """
-    x = tf.convert_to_tensor(images, tf.float32)
-    b, h, w = tf.shape(x)[0], x.shape[1], x.shape[2]
-
-    def uniform(low, high, dtype="float32", shape=None):
-        draw = keras.random.uniform if dtype == "float32" else keras.random.randint
-        return draw(shape or (b, 1, 1, 1), low, high, seed=seeds, dtype=dtype)
-
-    for name in policy.split(","):
-        if name == "color":
-            x = x + uniform(-0.5, 0.5)
-            mean = tf.reduce_mean(x, axis=3, keepdims=True)
-            x = (x - mean) * uniform(0.0, 2.0) + mean
-            mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-            x = (x - mean) * uniform(0.5, 1.5) + mean
-        elif name == "translation":
-            rows = tf.clip_by_value(tf.range(h)[None, :] + uniform(-h // 8, h // 8 + 1, "int32", (b, 1)), 0, h - 1)
-            cols = tf.clip_by_value(tf.range(w)[None, :] + uniform(-w // 8, w // 8 + 1, "int32", (b, 1)), 0, w - 1)
-            x = tf.gather(tf.gather(x, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
-        elif name == "cutout":
-            cy, cx = uniform(0, h, "int32", (b, 1, 1)), uniform(0, w, "int32", (b, 1, 1))
-            outside = ((tf.abs(tf.range(h)[None, :, None] - cy) > h // 4)
-                       | (tf.abs(tf.range(w)[None, None, :] - cx) > w // 4))
-            x = x * tf.cast(outside, x.dtype)[..., None]
-        else:
-            raise ValueError(f"unknown augmentation {name!r}: use translation, cutout and/or color")
-    return x
-
-
 # --------------------------------------------------------------------------------------- training
 def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
                latent_dim: int = LATENT_DIM, real_label: float = 1.0, r1_gamma: float = 0.0,
@@ -187,8 +150,9 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
     from the same seed see the same noise. `real_label` < 1 is one-sided label smoothing (default D
     loss only); `r1_gamma` > 0 adds `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03);
     `d_loss_fn(real_logits, fake_logits)` and `g_loss_fn(fake_logits)` swap the losses (e.g. LSGAN);
-    `augment(images, seeds)` (e.g. `diff_augment`) transforms every batch D sees, real or fake. Returns d_loss (without the penalty, as in chapter 02), g_loss, and d_real, d_fake: batch means of
-    D(x) and D(G(z)) as probabilities.
+    `augment(images, seeds)` (e.g. `utils.chapters.faces.diff_augment`) transforms every batch D sees,
+    real or fake (the R1 penalty is taken on the augmented reals). Returns d_loss (without the penalty, as in chapter 02),
+    g_loss, and d_real, d_fake: batch means of D(x) and D(G(z)) as probabilities.
     """
     batch = tf.shape(real_images)[0]
     seen = (lambda images: augment(images, seeds)) if augment else (lambda images: images)
@@ -220,16 +184,17 @@ def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_d
     """`gan_update` as a `tf.function`: returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`.
 
     The step owns a `SeedGenerator(seed)`, so its noise is repeatable. `options`: `d_loss_fn`, `g_loss_fn`,
-    `augment`; `average` (a `utils.training.WeightAverage` of G) is updated after every step.
+    `augment`; `average`: a `utils.training.WeightAverage` of G (or a list of them), updated after every step.
     """
     seeds = keras.random.SeedGenerator(seed)
+    averages = [] if average is None else list(average) if isinstance(average, (list, tuple)) else [average]
 
     @tf.function
     def step(real_images):
         values = gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
                             latent_dim, real_label, r1_gamma, **options)
-        if average is not None:
-            average.update()
+        for weight_average in averages:
+            weight_average.update()
         return values
 
     return step

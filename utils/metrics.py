@@ -229,9 +229,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     if mu1.ndim != 1 or mu2.shape != mu1.shape:
         raise ValueError(f"means must be vectors of the same length, got {mu1.shape} and {mu2.shape}")
     if sigma1.shape != (d, d) or sigma2.shape != (d, d):
-        raise ValueError(
-            f"covariances must be ({d}, {d}) to match the means, got {sigma1.shape} and {sigma2.shape}"
-        )
+        raise ValueError(f"covariances must be ({d}, {d}) to match the means, got {sigma1.shape} and {sigma2.shape}")
     for name, value in (("mu1", mu1), ("mu2", mu2), ("sigma1", sigma1), ("sigma2", sigma2)):
         if not np.all(np.isfinite(value)):
             raise ValueError(f"{name} contains NaN or infinite values")
@@ -245,10 +243,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     if np.iscomplexobj(covmean):
         scale = max(1.0, float(np.max(np.abs(covmean.real))))
         if np.max(np.abs(covmean.imag)) > 1e-3 * scale:
-            raise ValueError(
-                f"sqrtm returned a large imaginary part ({np.max(np.abs(covmean.imag)):.3g}): "
-                "the covariances are not symmetric positive semi-definite"
-            )
+            raise ValueError(f"sqrtm returned a large imaginary part ({np.max(np.abs(covmean.imag)):.3g}): "
+                             "the covariances are not symmetric positive semi-definite")
         covmean = covmean.real
     value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
     return max(value, 0.0)  # rounding can give -1e-12 for identical inputs
@@ -264,9 +260,8 @@ def fid_from_features(real_features, fake_features) -> float:
 
 
 def classifier_fid(real_images, fake_images, classifier=None) -> float:
-    """Classifier-based FID in the penultimate features: lower is better, 0 for identical sets.
-
-    It rises as N falls: compare models at the same N, and with the real-vs-real floor at that N."""
+    """Classifier-FID in the penultimate features: lower is better, 0 for identical sets. It rises as N
+    falls: compare models at the same N, and with the real-vs-real floor at that N."""
     clf = _resolve(classifier)
     return fid_from_features(classifier_features(real_images, clf), classifier_features(fake_images, clf))
 

@@ -31,14 +31,10 @@ def _warn_non_finite(images: np.ndarray) -> None:
     bad = ~np.isfinite(images)
     if bad.any():
         per_image = bad.reshape(len(images), -1).any(axis=1)
-        warnings.warn(
-            f"{int(per_image.sum())} of {len(images)} images contain NaN or inf "
-            f"({int(bad.sum())} pixels), drawn as black: the model that made them has probably "
-            "diverged; check its losses for NaN "
-            "and lower the learning rate or re-run from a checkpoint.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        warnings.warn(f"{int(per_image.sum())} of {len(images)} images contain NaN or inf ({int(bad.sum())} "
+                      "pixels), drawn as black: the model that made them has probably diverged; check its "
+                      "losses for NaN and lower the learning rate or re-run from a checkpoint.",
+                      RuntimeWarning, stacklevel=3)
 
 
 def image_grid(images, ncols: int | None = None, pad: int = 1, value_range="auto") -> np.ndarray:

@@ -72,20 +72,18 @@ def max_weight_change(before: list[np.ndarray], model) -> float:
 
 
 class WeightAverage:
-    """A copy of `model` whose weights follow an exponential moving average of the model's.
+    """A copy of `model` (`.average`) whose weights follow an exponential moving average of the model's.
 
-    After every training step call `update()`: average <- decay * average + (1 - decay) * weights,
-    over all weights (BatchNorm statistics too). A GAN generator's weights circle around a good
-    solution; their average sits nearer its centre, so `average` draws cleaner samples than `model`
-    at no cost in training steps. Keras's `Optimizer(use_ema=True)` keeps such an average too, but
-    only writes it over the model's own weights at the end; this one can be sampled and saved any time.
+    After every step, `update()`: average <- decay * average + (1 - decay) * weights, over all weights
+    (BatchNorm statistics too). A GAN generator's weights circle around a good solution; their average
+    sits nearer its centre, at no cost in steps. Keras's `Optimizer(use_ema=True)` keeps one of the trainable
+    weights, but writes it over the model's own (`finalize_variable_values()`); this one is a separate model.
     """
 
     def __init__(self, model, decay: float = 0.999):
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"decay must be in [0, 1), got {decay}")
-        self.model, self.decay = model, float(decay)
-        self.average = keras.models.clone_model(model)
+        self.model, self.decay, self.average = model, float(decay), keras.models.clone_model(model)
         self.average.set_weights(model.get_weights())
 
     def update(self):

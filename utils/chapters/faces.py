@@ -6,8 +6,9 @@
 - the article's broken face networks, rebuilt only as far as Keras lets us (`article_generator`);
   `stack_output_size` does the shape arithmetic by hand;
 - training: `make_face_train_step` (chapter 02's GradientTape step from `utils.gan`, with one-sided
-  label smoothing on by default) and `TrainingCheckpoint` (save every N steps, resume only when
-  the saved run has the same configuration, otherwise start fresh and say so);
+  label smoothing on by default), `diff_augment` (augmentation of every image D sees) and
+  `TrainingCheckpoint` (save every N steps, resume only when the saved run has the same
+  configuration, otherwise start fresh and say so);
 - data: `procedural_faces` (the offline cartoon faces of `utils.synthesis`, scaled to [-1, 1]),
   `prepare_face` / `load_face_folder` (any folder of PNG/JPEG faces -> centre crop, 64x64, [-1, 1])
   and `load_real_faces` (an archive fetched with `utils.download`, checksum-verified and cached).
@@ -172,16 +173,59 @@ ARTICLE_GENERATOR_STACK = [("up", 2), ("conv", 3, 1, "valid")] * 6  # after the 
 
 # ------------------------------------------------------------------------------------ training
 def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
-                         real_label: float = 0.9, seed: int = 0):
+                         real_label: float = 0.9, seed: int = 0, **options):
     """Chapter 02's GAN step (`utils.gan.make_train_step`) with this project's default real label of 0.9.
 
     D is updated on a real and a fake batch, then G with fresh noise (non-saturating loss, logits).
     Returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`, the last two being the mean
     probabilities D gives to real and to fake images (before D's update). For `fit()`, use
     `utils.gan.GAN(generator, discriminator, latent_dim, real_label=0.9)`: the same step as `train_step`.
+    `options` go to `make_train_step` (`average=` a `utils.training.WeightAverage`, `augment=`).
     """
     return make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim=latent_dim,
-                           real_label=real_label, seed=seed)
+                           real_label=real_label, seed=seed, **options)
+
+
+# -------------------------------------------------------------------------------- augmentation
+def diff_augment(images, seeds, policy: str = "translation,cutout"):
+    """Differentiable augmentation (Zhao et al., 2020) of a batch in [-1, 1], a new draw per image.
+
+    `utils.gan.gan_update(augment=...)` applies it to real *and* generated images before D, in D's step and in G's,
+    so D never learns the augmentation as a sign of "real" and G's gradient flows through it. Policies,
+    comma-separated: `translation` (shift by up to 1/8 of the size, edges repeated), `cutout` (zero a
+    square of half the size), `color` (brightness, saturation, contrast; RGB only).
+    """
+    x = tf.convert_to_tensor(images, tf.float32)
+    b, h, w = tf.shape(x)[0], x.shape[1], x.shape[2]
+
+    def uniform(low, high, dtype="float32", shape=None):
+        draw = keras.random.uniform if dtype == "float32" else keras.random.randint
+        return draw(shape or (b, 1, 1, 1), low, high, seed=seeds, dtype=dtype)
+
+    for name in (part.strip() for part in policy.split(",")):
+        if name == "color":
+            x = x + uniform(-0.5, 0.5)
+            mean = tf.reduce_mean(x, axis=3, keepdims=True)
+            x = (x - mean) * uniform(0.0, 2.0) + mean
+            mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+            x = (x - mean) * uniform(0.5, 1.5) + mean
+        elif name == "translation":
+            # shifts in [-s, s] with s = h/8 rounded, as Zhao et al.'s code (-h // 8 would be -4..3 for 28)
+            sh, sw = int(h / 8 + 0.5), int(w / 8 + 0.5)
+            rows = tf.clip_by_value(tf.range(h)[None, :] + uniform(-sh, sh + 1, "int32", (b, 1)), 0, h - 1)
+            cols = tf.clip_by_value(tf.range(w)[None, :] + uniform(-sw, sw + 1, "int32", (b, 1)), 0, w - 1)
+            x = tf.gather(tf.gather(x, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+        elif name == "cutout":
+            # a square of exactly half the size (|i - c| <= h // 4 would be 15 of 28 rows), clipped at the border
+            sh, sw = int(h / 2 + 0.5), int(w / 2 + 0.5)
+            top = uniform(0, h + 1 - sh % 2, "int32", (b, 1, 1)) - sh // 2
+            left = uniform(0, w + 1 - sw % 2, "int32", (b, 1, 1)) - sw // 2
+            dy, dx = tf.range(h)[None, :, None] - top, tf.range(w)[None, None, :] - left
+            outside = (dy < 0) | (dy >= sh) | (dx < 0) | (dx >= sw)
+            x = x * tf.cast(outside, x.dtype)[..., None]
+        else:
+            raise ValueError(f"unknown augmentation {name!r}: use translation, cutout and/or color")
+    return x
 
 
 # --------------------------------------------------------------------------------- checkpoints

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Chapter 06's face GAN: which recipe draws the best faces in the same CPU time? One change at a time.
+
+Every recipe trains on the same 8,000 procedural faces (seed 1, chapter 06's training set) for the same
+wall-clock budget (`--budget`, default 200 s of training steps, on all the cores this process sees), and is
+scored with chapter 06's face yardstick (`utils.chapters.face_metrics`): face-FID in the face classifier's
+64 features against 1,000 held-out faces (seed 3), k-NN precision/recall, and the total variation gap of
+the attribute mix (hair style, mouth, glasses, skin tone). Every run also keeps exponential moving averages
+of G's weights (`utils.training.WeightAverage`, decays 0.99 and 0.999) and scores them too: they cost no
+training steps, only the update.
+
+  chapter06  chapter 06's recipe: resize-convolution G with 192 filters, spectrally normalised D with 32,
+             batch 64, Adam 2e-4 / beta_1 0.5 for both, one-sided label smoothing (real label 0.9)
+  diffaug    + differentiable augmentation of every image D sees (`utils.chapters.faces.diff_augment`, policy
+             color,translation,cutout; Zhao et al., 2020)
+  g128       G with 128 filters (fewer multiply-adds, more steps)
+  d64        D with 64 filters (a stronger critic, fewer steps)
+  batch32    batches of 32 (twice the steps, noisier)
+  batch128   batches of 128
+  lr4e-4     both learning rates 4e-4
+  ttur       D 4e-4, G 1e-4 (two time-scale update rule, Heusel et al., 2017)
+
+Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
+  flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet TensorFlow before it loads
+
+BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None)
+RECIPES = {
+    "chapter06": {},
+    "diffaug": dict(augment="color,translation,cutout"),
+    "g128": dict(g_filters=128),
+    "d64": dict(d_filters=64),
+    "batch32": dict(batch=32),
+    "batch128": dict(batch=128),
+    "lr4e-4": dict(g_lr=4e-4, d_lr=4e-4),
+    "ttur": dict(g_lr=1e-4, d_lr=4e-4),
+}
+DECAYS = (0.99, 0.999)
+
+
+def train(recipe: str, train_faces, budget: float, seed: int = 0):
+    """Train one recipe for `budget` seconds of steps; return (generator, averages, steps)."""
+    import keras
+
+    from utils import gan, training
+    from utils.chapters import faces
+
+    cfg = {**BASE, **RECIPES[recipe]}
+    keras.utils.set_random_seed(seed)
+    generator = faces.build_face_generator(filters=cfg["g_filters"])
+    discriminator = faces.build_face_discriminator(cfg["d_filters"])
+    averages = [training.WeightAverage(generator, decay) for decay in DECAYS]
+    options = {}
+    if cfg["augment"]:
+        options["augment"] = lambda images, seeds: faces.diff_augment(images, seeds, cfg["augment"])
+    step = faces.make_face_train_step(generator, discriminator, keras.optimizers.Adam(cfg["g_lr"], beta_1=0.5),
+                                      keras.optimizers.Adam(cfg["d_lr"], beta_1=0.5), seed=seed,
+                                      average=averages, **options)
+    batches = iter(_dataset(train_faces, cfg["batch"], seed))
+    step(next(batches))  # trace before the clock starts
+    steps, trained = 0, 0.0
+    while trained < budget:
+        batch = next(batches)
+        start = time.perf_counter()
+        step(batch)
+        trained += time.perf_counter() - start
+        steps += 1
+    return generator, averages, steps
+
+
+def _dataset(images, batch: int, seed: int):
+    import utils
+
+    return utils.make_dataset(images, batch_size=batch, shuffle=True, seed=seed).repeat()
+
+
+def _line(name, steps, result):
+    gap = max(result["gaps"].values())
+    return (f"  {name:22s} {steps:6d} {result['fid']:8.2f} {result['precision']:6.2f} {result['recall']:6.2f} "
+            f"{gap:8.2f} {result['glasses']:8.2f}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES))
+    parser.add_argument("--budget", type=float, default=200.0, help="training seconds per recipe (default 200)")
+    parser.add_argument("--samples", type=int, default=1000, help="faces scored per model (<= 1000)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (default 0)")
+    parser.add_argument("--faces", type=int, default=8000, help="training faces (default 8000, as chapter 06)")
+    args = parser.parse_args(argv)
+    if args.budget <= 0 or not 3 < args.samples <= 1000:
+        parser.error("--budget must be positive and --samples between 4 and 1000")
+
+    import utils
+    from utils.chapters import face_metrics, faces
+
+    print(utils.env_report())
+    print(f"CPU cores visible: {os.cpu_count()}; {args.budget:.0f} s of training per recipe and seed")
+    classifier = face_metrics.get_face_classifier()
+    real, _ = face_metrics.labelled_faces(args.samples, face_metrics.REFERENCE_SEED)
+    train_faces = faces.procedural_faces(args.faces, seed=1)
+    floor = face_metrics.evaluate_faces(train_faces[:args.samples], real, classifier=classifier)
+    header = f"  {'model':22s} {'steps':>6s} {'face-FID':>8s} {'prec.':>6s} {'recall':>6s} {'attr.gap':>8s} {'glasses':>8s}"
+    print(header)
+    print(_line("real (training faces)", 0, floor) + f"   (held-out glasses share {floor['real_shares']['glasses'][1]:.2f})")
+    rows = []
+    for seed in args.seeds:
+        for recipe in args.recipes:
+            generator, averages, steps = train(recipe, train_faces, args.budget, seed)
+            for name, model in [(recipe, generator)] + [(f"{recipe} EMA {a.decay}", a.average) for a in averages]:
+                result = face_metrics.evaluate_faces(model, real, classifier=classifier, seed=7)
+                rows.append((f"{name} (seed {seed})", steps, result))
+                print(_line(*rows[-1]), flush=True)
+    print("\nall runs, best face-FID first:")
+    print(header)
+    for row in sorted(rows, key=lambda r: r[2]["fid"]):
+        print(_line(*row))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Chapter 06's face yardstick (`utils.chapters.face_metrics`), tested as chapter 07's metrics are:
+identical sets score zero, a set with one attribute only is caught, bad input gets a clear error."""
+
+import numpy as np
+import pytest
+
+from utils.chapters import face_metrics, synthesis
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    """A briefly trained face classifier (about 10 s): enough to tell glasses from none."""
+    return face_metrics.train_face_classifier(n_faces=1500, epochs=3, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return face_metrics.labelled_faces(600, face_metrics.REFERENCE_SEED)
+
+
+def test_labels_come_from_the_attributes_the_faces_were_drawn_with():
+    _, attributes = synthesis.cartoon_faces(40, seed=5, return_attributes=True)
+    labels = face_metrics.face_labels(attributes)
+    assert set(labels) == set(face_metrics.ATTRIBUTES)
+    for i, a in enumerate(attributes):
+        assert face_metrics.ATTRIBUTES["hair_style"][labels["hair_style"][i]] == a["hair_style"]
+        assert face_metrics.ATTRIBUTES["mouth"][labels["mouth"][i]] == a["mouth"]
+        assert labels["glasses"][i] == int(a["glasses"])
+        # the drawn skin colour is within jitter of the base tone named by its label
+        assert np.abs(synthesis._SKIN[labels["skin"][i]] - np.asarray(a["skin_color"])).max() < 0.12
+
+
+def test_the_classifier_learns_the_attributes(classifier, held_out):
+    accuracy = face_metrics.attribute_accuracy(classifier, *held_out)
+    assert accuracy["glasses"] > 0.75, accuracy
+
+
+def test_identical_sets_score_zero(classifier, held_out):
+    faces = held_out[0][:200]
+    result = face_metrics.evaluate_faces(faces, faces, classifier=classifier)
+    assert result["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert result["precision"] == result["recall"] == 1.0
+    assert max(result["gaps"].values()) == 0.0
+
+
+def test_a_set_with_glasses_only_is_caught(classifier, held_out):
+    faces, labels = held_out
+    reference = faces[:250]
+    with_glasses = faces[250:][labels["glasses"][250:] == 1]
+    assert len(with_glasses) > 60
+    ordinary = face_metrics.evaluate_faces(faces[250:310], reference, n=60, classifier=classifier)
+    only_glasses = face_metrics.evaluate_faces(with_glasses[:60], reference, n=60, classifier=classifier)
+    assert only_glasses["glasses"] > ordinary["glasses"] + 0.15
+    assert only_glasses["gaps"]["glasses"] > 2 * ordinary["gaps"]["glasses"] + 0.1
+    assert only_glasses["fid"] > 2 * ordinary["fid"]
+
+
+def test_attribute_gap_is_total_variation():
+    shares = face_metrics.attribute_shares({"mouth": np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1]])})
+    np.testing.assert_allclose(shares["mouth"], [0.5, 0.5, 0.0])
+    gaps = face_metrics.attribute_gaps({"mouth": [1.0, 0.0, 0.0]}, {"mouth": [0.0, 0.5, 0.5]})
+    assert gaps["mouth"] == pytest.approx(1.0)
+
+
+def test_a_generator_is_sampled(classifier, held_out):
+    from utils.chapters import faces
+
+    generator = faces.build_face_generator(latent_dim=8, filters=16)
+    result = face_metrics.evaluate_faces(generator, held_out[0], n=50, classifier=classifier)
+    assert result["n"] == 50 and result["fid"] > 0 and 0 <= result["precision"] <= 1
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((10, 28, 28, 1), np.float32), "shape"),
+    (np.full((10, 64, 64, 3), np.nan, np.float32), "NaN"),
+])
+def test_bad_faces_get_a_clear_error(classifier, held_out, bad, message):
+    with pytest.raises(ValueError, match=message):
+        face_metrics.evaluate_faces(bad, held_out[0][:10], classifier=classifier)
+
+
+def test_too_few_faces_get_a_clear_error(classifier, held_out):
+    with pytest.raises(ValueError, match="need n=100"):
+        face_metrics.evaluate_faces(held_out[0][:20], held_out[0][:200], n=100, classifier=classifier)
