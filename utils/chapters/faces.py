@@ -232,6 +232,9 @@ def diff_augment(images, seeds, policy: str = "translation,cutout"):
 class TrainingCheckpoint:
     """Save generator, discriminator and both optimizers every N steps; resume only a matching run.
 
+    `average` (optional): a third model saved and restored with them, e.g. the weight average of G
+    (`utils.training.WeightAverage(...).average`), so a resumed run keeps its average too.
+
     The folder holds `state.json` ({"config": ..., "step": ..., "history": ...}) written *last*,
     so a run killed mid-save leaves the previous complete checkpoint or none. `restore()` resumes
     only when the saved config equals this run's config. A checkpoint of another run (other sizes,
@@ -242,10 +245,11 @@ class TrainingCheckpoint:
     FILES = ("generator.weights.h5", "discriminator.weights.h5", "optimizers.npz")
     KEPT = "kept"
 
-    def __init__(self, folder, config: dict, generator, discriminator, g_optimizer, d_optimizer):
+    def __init__(self, folder, config: dict, generator, discriminator, g_optimizer, d_optimizer, average=None):
         self.folder = Path(folder)
         self.config = json.loads(json.dumps(config))  # plain JSON types, so comparison is exact
-        self.generator, self.discriminator = generator, discriminator
+        self.generator, self.discriminator, self.average = generator, discriminator, average
+        self.files = self.FILES + (("average.weights.h5",) if average is not None else ())
         self.optimizers = {"g": g_optimizer, "d": d_optimizer}
         self.message = ""
 
@@ -264,6 +268,8 @@ class TrainingCheckpoint:
             self.state_file.unlink()  # invalidate first: half-written weights never pass for a checkpoint
         self.generator.save_weights(self.folder / "generator.weights.h5")
         self.discriminator.save_weights(self.folder / "discriminator.weights.h5")
+        if self.average is not None:
+            self.average.save_weights(self.folder / "average.weights.h5")
         self._build_optimizers()
         arrays = {f"{k}_{i}": np.asarray(v) for k, opt in self.optimizers.items()
                   for i, v in enumerate(opt.variables)}
@@ -272,7 +278,7 @@ class TrainingCheckpoint:
         self.state_file.write_text(json.dumps(state))
 
     def clear(self) -> None:
-        for name in (*self.FILES, "state.json"):
+        for name in (*self.files, "state.json"):
             path = self.folder / name
             if path.exists():
                 path.unlink()
@@ -285,7 +291,7 @@ class TrainingCheckpoint:
             number += 1
             kept = self.folder / self.KEPT / f"{label}-{number}"
         kept.mkdir(parents=True)
-        for name in (*self.FILES, "state.json"):
+        for name in (*self.files, "state.json"):
             if (self.folder / name).exists():
                 shutil.move(str(self.folder / name), str(kept / name))
         return kept
@@ -302,7 +308,7 @@ class TrainingCheckpoint:
 
     def _load_weights(self) -> str:
         """Load all saved weights; on failure put back the networks' weights and say which file."""
-        nets = (self.generator, self.discriminator)
+        nets = (self.generator, self.discriminator) + ((self.average,) if self.average is not None else ())
         saved = [net.get_weights() for net in nets]
         self._build_optimizers()
         optimizer_vars = [v for opt in self.optimizers.values() for v in opt.variables]
@@ -312,6 +318,9 @@ class TrainingCheckpoint:
             self.generator.load_weights(self.folder / current)
             current = "discriminator.weights.h5"
             self.discriminator.load_weights(self.folder / current)
+            if self.average is not None:
+                current = "average.weights.h5"
+                self.average.load_weights(self.folder / current)
             current = "optimizers.npz"
             with np.load(self.folder / current) as arrays:
                 for key, opt in self.optimizers.items():
@@ -340,7 +349,7 @@ class TrainingCheckpoint:
         """
         step, history = 0, {}
         if not self.state_file.exists():
-            leftovers = [n for n in self.FILES if (self.folder / n).exists()]
+            leftovers = [n for n in self.files if (self.folder / n).exists()]
             self.clear()
             self.message = ("No checkpoint: starting from step 0"
                             + (" (removed an incomplete one)" if leftovers else "") + ".")
@@ -356,7 +365,7 @@ class TrainingCheckpoint:
             self._unreadable(problem)
             return 0, {}
         saved_config = state.get("config", {})
-        missing = [n for n in self.FILES if not (self.folder / n).exists()]
+        missing = [n for n in self.files if not (self.folder / n).exists()]
         if saved_config != self.config:
             diff = sorted(k for k in set(saved_config) | set(self.config)
                           if saved_config.get(k) != self.config.get(k))
