@@ -28,7 +28,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -38,6 +37,9 @@ import keras  # noqa: E402
 
 import utils  # noqa: E402
 from utils import gan  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+from _budgets import budget_checkpoints  # noqa: E402
 
 L = keras.layers
 
@@ -79,19 +81,11 @@ def train_and_score(name, x_train, budgets, score, seed):
                                seed=seed, r1_gamma=cfg["r1_gamma"])
     dataset = utils.make_dataset(x_train, batch_size=cfg["batch"], shuffle=True, seed=seed)
     step(next(iter(dataset)))  # trace before the clock starts (same for both)
-    pending, rows, steps, trained = sorted(budgets), [], 0, 0.0
-    while pending:
-        for batch in dataset:
-            start = time.perf_counter()
-            step(batch)
-            trained += time.perf_counter() - start
-            steps += 1
-            if trained >= pending[0]:
-                rows.append({"model": name, "budget": pending.pop(0), "steps": steps, "seconds": trained,
-                             "images_seen": steps * cfg["batch"], **score(g)})
-                print(_line(rows[-1], seed), flush=True)
-                if not pending:
-                    break
+    rows = []
+    for budget, steps, seconds in budget_checkpoints(step, dataset, budgets):
+        rows.append({"model": name, "budget": budget, "steps": steps, "seconds": seconds,
+                     "images_seen": steps * cfg["batch"], **score(g)})
+        print(_line(rows[-1], seed), flush=True)
     return rows
 
 

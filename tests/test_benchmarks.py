@@ -5,6 +5,7 @@ import importlib.util
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from nbcommon import REPO_ROOT
 
 from utils.exercises import ch03
@@ -101,3 +102,61 @@ def test_ema_averages_weights_and_copies_batchnorm_statistics(variants):
         expected = np.asarray(now) if "moving" in now.path else 0.75 * old + 0.25 * np.asarray(now)
         np.testing.assert_allclose(np.asarray(new), expected, rtol=1e-6, atol=1e-7)
     assert any("moving" in w.path for w in current.weights)
+
+
+# ------------------------------------------------------------- the shared budget loop and the curve
+def test_budget_checkpoints_pause_at_each_budget_and_time_only_the_steps():
+    budgets = _load_benchmark("_budgets")
+    ticks = iter(range(1000))  # a fake clock: every step takes one tick, the caller's work none
+    steps_done = []
+    seen = []
+    for budget, steps, seconds in budgets.budget_checkpoints(steps_done.append, [10, 20, 30], [5, 2, 2.5],
+                                                             clock=lambda: next(ticks)):
+        seen.append((budget, steps, seconds))
+    # 2 s after two steps; 2.5 s after three (passed at once); 5 s after five, batches going round again
+    assert seen == [(2, 2, 2.0), (2.5, 3, 3.0), (5, 5, 5.0)]
+    assert steps_done == [10, 20, 30, 10, 20]
+    with pytest.raises(ValueError, match="empty"):
+        list(budgets.budget_checkpoints(steps_done.append, [], [1]))
+
+
+def test_dcgan_curve_scores_raw_and_averaged_generator_at_each_budget():
+    curve = _load_benchmark("dcgan_curve")
+    scored = []
+
+    def fake_score(generator):
+        scored.append(generator)
+        return {"fid": 1.0, "score": 2.0, "precision": 0.5, "recall": 0.5}
+
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype("float32")
+    rows = list(curve.train_curve(x, [0.2, 0.05], fake_score, ema=0.9, augment="translation,cutout"))
+    assert [r["budget"] for r in rows] == [0.05, 0.2] and len(scored) == 4
+    assert scored[0] is not scored[1] and scored[0] is scored[2]  # raw G, then its average, at each budget
+    assert set(rows[0]) == {"budget", "steps", "seconds", "images_seen", "raw", "ema"}
+    assert rows[1]["images_seen"] == rows[1]["steps"] * 32 and rows[1]["seconds"] >= 0.2
+    assert "ema" not in next(curve.train_curve(x, [0.01], fake_score, ema=0.0))
+
+
+def test_jit_batch_reports_a_failing_setting_and_compares_with_the_chapters_own():
+    jit = _load_benchmark("jit_batch")
+
+    def broken(batch):
+        raise RuntimeError("XLA cannot compile this\nsecond line")
+
+    def tiny(batch):
+        w = tf.Variable(1.0)
+        return (lambda x: {"loss": w.assign_add(tf.reduce_mean(x))}), (tf.ones((batch, 2)),)
+
+    jit.CASES["fake"] = ("fake step", "step", tiny, (4, 8), 4, "tanh")
+    jit.CASES["bad"] = ("broken step", "step", broken, (4,), 4, "tanh")
+    try:
+        rows = jit.measure_case("fake", (4, 8), seconds=0.01, windows=2)
+        rows += jit.measure_case("bad", (4,), seconds=0.01, windows=1)
+        text = jit.table(rows)
+    finally:
+        del jit.CASES["fake"], jit.CASES["bad"]
+    assert [(r["batch"], r["jit"]) for r in rows[:4]] == [(4, False), (4, True), (8, False), (8, True)]
+    assert all(r["rate"] > 0 for r in rows[:4])
+    assert rows[4]["rate"] is None and rows[4]["note"].startswith("failed: RuntimeError: XLA cannot")
+    assert "| fake step | explicit | 4 | False | - |" in text and text.count("| 1.00 |") == 1
+    assert "failed: RuntimeError" in text and "\n" not in rows[4]["note"]

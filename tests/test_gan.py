@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from utils import gan, metrics, training
+from utils.chapters import faces
 
 
 def test_losses_match_hand_computed_values():
@@ -221,3 +222,61 @@ def test_gan_update_is_repeatable_from_its_seed_and_moves_only_what_its_optimise
         assert training.max_weight_change(g0, g) == 0.0 and training.max_weight_change(d0, d) > 0.0
     for a, b in zip(*after):
         np.testing.assert_array_equal(a, b)
+
+
+# ------------------------- augmentation for D: utils.chapters.faces.diff_augment, gan_update(augment=...)
+def _square(size=28, batch=16):
+    """White squares (value 1) on black (-1), in the middle of each image."""
+    x = -np.ones((batch, size, size, 1), "float32")
+    x[:, 10:18, 10:18] = 1.0
+    return x
+
+
+def test_diff_augment_keeps_shape_and_translation_moves_content():
+    x = _square()
+    y = np.asarray(faces.diff_augment(x, keras.random.SeedGenerator(0), "translation"))
+    assert y.shape == x.shape and set(np.unique(y)) <= {-1.0, 1.0}
+    # the square is moved, not resized: same number of white pixels (it stays inside the frame)
+    assert ((y == 1.0).sum(axis=(1, 2, 3)) == 64).all()
+    moved = [not np.array_equal(a, x[0]) for a in y]
+    assert sum(moved) >= 10  # shifts in [-4, 4]^2: most of 16 images move
+    rows = [np.nonzero((a[..., 0] == 1.0).any(axis=1))[0][0] - 10 for a in y]
+    assert max(abs(r) for r in rows) <= 4
+
+
+def test_diff_augment_cutout_zeroes_at_most_a_quarter():
+    x = np.full((64, 28, 28, 1), 0.5, "float32")
+    y = np.asarray(faces.diff_augment(x, keras.random.SeedGenerator(1), "cutout"))
+    zeroed = (y == 0.0).mean(axis=(1, 2, 3))
+    assert zeroed.max() <= 0.25 + 1e-6 and zeroed.max() == pytest.approx(0.25)  # 14 x 14 of 28 x 28
+    assert (zeroed > 0).all() and np.all((y == 0.0) | (y == 0.5))
+
+
+def test_diff_augment_is_differentiable_and_rejects_unknown_policies():
+    x = tf.constant(_square(batch=4))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = faces.diff_augment(x, keras.random.SeedGenerator(2), "translation, cutout")  # spaces allowed
+        total = tf.reduce_sum(y)
+    grad = tape.gradient(total, x)
+    assert grad is not None and float(tf.reduce_sum(grad)) > 0
+    with pytest.raises(ValueError, match="unknown augmentation 'flip'"):
+        faces.diff_augment(x, keras.random.SeedGenerator(0), "translation,flip")
+
+
+def test_train_step_with_augment_and_average_moves_the_average():
+    g, d = gan.build_dcgan_generator(8, filters=8), gan.build_dcgan_discriminator(filters=8)
+    average = training.WeightAverage(g, decay=0.5)
+    before = training.snapshot_weights(average.average)
+    calls = []
+
+    def augment(images, seeds):
+        calls.append(1)  # traced once per pass of D
+        return faces.diff_augment(images, seeds, "translation,cutout")
+
+    step = gan.make_train_step(g, d, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), latent_dim=8,
+                               r1_gamma=1.0, average=average, augment=augment)
+    values = step(tf.constant(_square(batch=8)))
+    assert all(np.isfinite(float(v)) for v in values.values())
+    assert calls and len(calls) % 3 == 0  # per trace: real and fake for D, fake for G (traced again for variables)
+    assert training.max_weight_change(before, average.average) > 0

@@ -1,0 +1,44 @@
+"""utils.training.WeightAverage: an exponential moving average of a model's weights."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from utils import gan, training
+
+
+def _pair():
+    model = gan.build_dcgan_generator(8, filters=8)
+    average = training.WeightAverage(model, decay=0.75)
+    start = [np.asarray(w).copy() for w in average.average.weights]
+    for w in model.weights:  # move every weight, BatchNorm statistics too
+        w.assign(np.asarray(w) + 1.0)
+    return model, average, start
+
+
+def test_weight_average_starts_as_a_copy_and_lies_between_old_and_new():
+    model, average, start = _pair()
+    average.update()
+    for old, avg, now in zip(start, average.average.weights, model.weights):
+        np.testing.assert_allclose(np.asarray(avg), 0.75 * old + 0.25 * np.asarray(now), rtol=1e-5, atol=1e-6)
+    z = gan.sample_latent(2, 8)
+    assert average.average(z).shape == model(z).shape == (2, 28, 28, 1)
+
+
+def test_weight_average_with_decay_zero_copies_the_model():
+    model = gan.build_dcgan_generator(8, filters=8)
+    average = training.WeightAverage(model, decay=0.0)
+    for w in model.weights:
+        w.assign(np.asarray(w) * 2.0 + 0.5)
+    average.update()
+    for avg, now in zip(average.average.weights, model.weights):
+        np.testing.assert_allclose(np.asarray(avg), np.asarray(now))
+    assert average.average is not model
+
+
+@pytest.mark.parametrize("decay", [1.0, -0.1, 1.5])
+def test_weight_average_rejects_a_bad_decay(decay):
+    with pytest.raises(ValueError, match="decay must be in"):
+        training.WeightAverage(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), decay=decay)
