@@ -87,7 +87,7 @@ def _dataset(images, batch: int, seed: int):
 
 def _line(name, steps, result):
     gap = max(result["gaps"].values())
-    return (f"  {name:22s} {steps:6d} {result['fid']:8.2f} {result['precision']:6.2f} {result['recall']:6.2f} "
+    return (f"  {name:30s} {steps:6d} {result['fid']:8.2f} {result['precision']:6.2f} {result['recall']:6.2f} "
             f"{gap:8.2f} {result['glasses']:8.2f}")
 
 
@@ -105,13 +105,13 @@ def main(argv=None) -> int:
     import utils
     from utils.chapters import face_metrics, faces
 
-    print(utils.env_report())
+    print(utils.env_report(f"{args.faces} procedural faces (seed 1)"))
     print(f"CPU cores visible: {os.cpu_count()}; {args.budget:.0f} s of training per recipe and seed")
     classifier = face_metrics.get_face_classifier()
     real, _ = face_metrics.labelled_faces(args.samples, face_metrics.REFERENCE_SEED)
     train_faces = faces.procedural_faces(args.faces, seed=1)
     floor = face_metrics.evaluate_faces(train_faces[:args.samples], real, classifier=classifier)
-    header = f"  {'model':22s} {'steps':>6s} {'face-FID':>8s} {'prec.':>6s} {'recall':>6s} {'attr.gap':>8s} {'glasses':>8s}"
+    header = f"  {'model':30s} {'steps':>6s} {'face-FID':>8s} {'prec.':>6s} {'recall':>6s} {'attr.gap':>8s} {'glasses':>8s}"
     print(header)
     print(_line("real (training faces)", 0, floor) + f"   (held-out glasses share {floor['real_shares']['glasses'][1]:.2f})")
     rows = []
