@@ -143,12 +143,13 @@ def test_checkpoint_keeps_the_weight_average_of_the_generator(tmp_path):
     g, d, g_opt, d_opt = _trained_parts()
     average = WeightAverage(g, decay=0.5)
     average.update()
-    F.TrainingCheckpoint(tmp_path, {"steps": 10}, g, d, g_opt, d_opt, average=average.average).save(3)
+    F.TrainingCheckpoint(tmp_path, {"steps": 10}, g, d, g_opt, d_opt, average=average).save(3)
     assert (tmp_path / "average.weights.h5").exists()
     g2, d2 = _tiny_nets()
     average2 = WeightAverage(g2, decay=0.5)
-    resumed = F.TrainingCheckpoint(tmp_path, {"steps": 10}, g2, d2, _adam(), _adam(), average=average2.average)
+    resumed = F.TrainingCheckpoint(tmp_path, {"steps": 10}, g2, d2, _adam(), _adam(), average=average2)
     assert resumed.restore(total_steps=10)[0] == 3
+    assert float(average2.updates.numpy()) == 1.0
     for a, b in zip(average.average.get_weights(), average2.average.get_weights()):
         np.testing.assert_array_equal(a, b)
     (tmp_path / "average.weights.h5").unlink()  # a checkpoint without its average is incomplete

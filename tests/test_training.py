@@ -21,10 +21,23 @@ def _pair():
 def test_weight_average_starts_as_a_copy_and_lies_between_old_and_new():
     model, average, start = _pair()
     average.update()
+    d = 2 / 11  # the first update's decay: min(0.75, (1 + 1) / (10 + 1)), so the untrained start fades fast
     for old, avg, now in zip(start, average.average.weights, model.weights):
-        np.testing.assert_allclose(np.asarray(avg), 0.75 * old + 0.25 * np.asarray(now), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(avg), d * old + (1 - d) * np.asarray(now), rtol=1e-5, atol=1e-6)
     z = gan.sample_latent(2, 8)
     assert average.average(z).shape == model(z).shape == (2, 28, 28, 1)
+
+
+def test_weight_average_decay_grows_to_the_one_asked_for():
+    model, average, _ = _pair()
+    for _ in range(40):  # (1 + n) / (10 + n) passes 0.75 at n = 26
+        average.update()
+    before = [np.asarray(w).copy() for w in average.average.weights]
+    for w in model.weights:
+        w.assign(np.asarray(w) + 1.0)
+    average.update()
+    for old, avg, now in zip(before, average.average.weights, model.weights):
+        np.testing.assert_allclose(np.asarray(avg), 0.75 * old + 0.25 * np.asarray(now), rtol=1e-5, atol=1e-5)
 
 
 def test_weight_average_with_decay_zero_copies_the_model():

@@ -270,8 +270,8 @@ def classifier_fid(real_images, fake_images, classifier=None) -> float:
 def score_from_probs(probs, splits: int = 1, return_std: bool = False):
     """exp(E_x[KL(p(y|x) || p(y))]) from class probabilities (N, C); the mean over `splits` groups.
 
-    1 for a set whose predictions are all the same; C (here 10) for confident predictions spread
-    evenly over the C classes. `return_std=True` returns (mean, std) over the splits.
+    1 for a set whose predictions are all the same; C (here 10) for confident predictions spread evenly
+    over the C classes; it does not see memorised training images. `return_std=True`: (mean, std) over splits.
     """
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] < 2:
@@ -292,11 +292,8 @@ def score_from_probs(probs, splits: int = 1, return_std: bool = False):
 
 
 def classifier_score(images, classifier=None, splits: int = 1, return_std: bool = False):
-    """Inception-style score with the MNIST classifier: exp(E[KL(p(y|x) || p(y))]), between 1 and 10.
-
-    High when each sample is classified confidently AND the classes are used evenly; blind to
-    variety within a class and to memorised training images.
-    """
+    """Inception-style score with the MNIST classifier: exp(E[KL(p(y|x) || p(y))]), between 1 and 10. High when
+    each sample is classified confidently AND classes are used evenly; blind to variety within a class."""
     return score_from_probs(classifier_probs(images, classifier), splits=splits, return_std=return_std)
 
 

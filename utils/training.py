@@ -74,10 +74,10 @@ def max_weight_change(before: list[np.ndarray], model) -> float:
 class WeightAverage:
     """A copy of `model` (`.average`) whose weights follow an exponential moving average of the model's.
 
-    After every step, `update()`: average <- decay * average + (1 - decay) * weights, over all weights
-    (BatchNorm statistics too). A GAN generator's weights circle around a good solution; their average
-    sits nearer its centre, at no cost in steps. Keras's `Optimizer(use_ema=True)` keeps one of the trainable
-    weights, but writes it over the model's own (`finalize_variable_values()`); this one is a separate model.
+    After every step, `update()`: average <- d * average + (1 - d) * weights over all weights (BatchNorm
+    statistics too), with d = min(decay, (1 + n) / (10 + n)) at the n-th update, so the untrained start
+    fades fast (as in `tf.train.ExponentialMovingAverage`). A GAN generator's weights circle around a good
+    solution; their average sits nearer its centre. (`Optimizer(use_ema=True)` overwrites the model with it.)
     """
 
     def __init__(self, model, decay: float = 0.999):
@@ -85,7 +85,10 @@ class WeightAverage:
             raise ValueError(f"decay must be in [0, 1), got {decay}")
         self.model, self.decay, self.average = model, float(decay), keras.models.clone_model(model)
         self.average.set_weights(model.get_weights())
+        self.updates = keras.Variable(0.0, trainable=False, name="updates")  # n, saved by checkpoints
 
     def update(self):
+        self.updates.assign_add(1.0)
+        d = keras.ops.minimum(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
         for averaged, current in zip(self.average.weights, self.model.weights):
-            averaged.assign(self.decay * averaged + (1.0 - self.decay) * current)
+            averaged.assign(d * averaged + (1.0 - d) * current)

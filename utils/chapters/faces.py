@@ -232,8 +232,8 @@ def diff_augment(images, seeds, policy: str = "translation,cutout"):
 class TrainingCheckpoint:
     """Save generator, discriminator and both optimizers every N steps; resume only a matching run.
 
-    `average` (optional): a third model saved and restored with them, e.g. the weight average of G
-    (`utils.training.WeightAverage(...).average`), so a resumed run keeps its average too.
+    `average` (optional): a `utils.training.WeightAverage` of G, saved and restored with them (its
+    model and its update count), so a resumed run keeps its average too.
 
     The folder holds `state.json` ({"config": ..., "step": ..., "history": ...}) written *last*,
     so a run killed mid-save leaves the previous complete checkpoint or none. `restore()` resumes
@@ -269,12 +269,14 @@ class TrainingCheckpoint:
         self.generator.save_weights(self.folder / "generator.weights.h5")
         self.discriminator.save_weights(self.folder / "discriminator.weights.h5")
         if self.average is not None:
-            self.average.save_weights(self.folder / "average.weights.h5")
+            self.average.average.save_weights(self.folder / "average.weights.h5")
         self._build_optimizers()
         arrays = {f"{k}_{i}": np.asarray(v) for k, opt in self.optimizers.items()
                   for i, v in enumerate(opt.variables)}
         np.savez(self.folder / "optimizers.npz", **arrays)
         state = {"config": self.config, "step": int(step), "history": history or {}}
+        if self.average is not None:
+            state["average_updates"] = float(self.average.updates.numpy())
         self.state_file.write_text(json.dumps(state))
 
     def clear(self) -> None:
@@ -308,7 +310,7 @@ class TrainingCheckpoint:
 
     def _load_weights(self) -> str:
         """Load all saved weights; on failure put back the networks' weights and say which file."""
-        nets = (self.generator, self.discriminator) + ((self.average,) if self.average is not None else ())
+        nets = (self.generator, self.discriminator) + ((self.average.average,) if self.average is not None else ())
         saved = [net.get_weights() for net in nets]
         self._build_optimizers()
         optimizer_vars = [v for opt in self.optimizers.values() for v in opt.variables]
@@ -320,7 +322,8 @@ class TrainingCheckpoint:
             self.discriminator.load_weights(self.folder / current)
             if self.average is not None:
                 current = "average.weights.h5"
-                self.average.load_weights(self.folder / current)
+                self.average.average.load_weights(self.folder / current)
+                self.average.updates.assign(json.loads(self.state_file.read_text()).get("average_updates", 0.0))
             current = "optimizers.npz"
             with np.load(self.folder / current) as arrays:
                 for key, opt in self.optimizers.items():
