@@ -19,8 +19,8 @@ quoted, with the ratio to the chapter's own setting (its batch, no XLA, one step
 that fails (e.g. an op XLA cannot compile) is reported, not fatal. More images/s at a larger batch is not
 the same as better quality per minute: a GAN at batch 128 makes a quarter of the updates of batch 32.
 
-Run on 2 CPU cores, serialised with the other jobs (about 8 minutes):
-  flock /tmp/course_cpu.lock .venv/bin/python benchmarks/jit_batch.py
+Run on 2 CPU cores, serialised with the other jobs (about 5 minutes with --seconds 0.75, the run in docs/results.md):
+  flock /tmp/course_cpu.lock .venv/bin/python benchmarks/jit_batch.py --seconds 0.75
   .venv/bin/python benchmarks/jit_batch.py --chapters 03 --batches 32 --seconds 1 --windows 2
 """
 
