@@ -82,3 +82,44 @@ def test_bad_faces_get_a_clear_error(classifier, held_out, bad, message):
 def test_too_few_faces_get_a_clear_error(classifier, held_out):
     with pytest.raises(ValueError, match="need n=100"):
         face_metrics.evaluate_faces(held_out[0][:20], held_out[0][:200], n=100, classifier=classifier)
+
+
+def test_build_face_classifier_has_one_head_per_attribute_and_64_features():
+    model = face_metrics.build_face_classifier()
+    outputs = model(np.zeros((2, 64, 64, 3), np.float32))
+    assert {k: tuple(v.shape) for k, v in outputs.items()} == {
+        attr: (2, len(values)) for attr, values in face_metrics.ATTRIBUTES.items()}
+    assert model.get_layer(face_metrics.FEATURE_LAYER).units == 64
+
+
+def test_features_and_attribute_probabilities(classifier, held_out):
+    faces = held_out[0][:12]
+    assert face_metrics.face_features(faces, classifier).shape == (12, 64)
+    probs = face_metrics.predict_attributes(faces, classifier)
+    assert set(probs) == set(face_metrics.ATTRIBUTES)
+    for attr, p in probs.items():
+        assert p.shape == (12, len(face_metrics.ATTRIBUTES[attr]))
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_sample_faces_from_a_generator_or_a_function():
+    from utils.chapters import faces
+
+    generator = faces.build_face_generator(latent_dim=8, filters=16)
+    drawn = face_metrics.sample_faces(generator, 7, seed=3)
+    assert drawn.shape == (7, 64, 64, 3)
+    np.testing.assert_array_equal(drawn, face_metrics.sample_faces(generator, 7, seed=3))  # same seed, same faces
+    assert face_metrics.sample_faces(lambda n: np.zeros((n, 64, 64, 3)), 4).shape == (4, 64, 64, 3)
+
+
+def test_get_face_classifier_trains_once_then_loads(tmp_path, monkeypatch, capsys):
+    from utils import config
+
+    monkeypatch.setenv("COURSE_ARTIFACTS_DIR", str(tmp_path))
+    monkeypatch.setattr(config, "FAST", True)  # the fast-mode size: 800 faces, 2 epochs
+    first = face_metrics.get_face_classifier()
+    assert "Training the face classifier" in capsys.readouterr().out
+    assert list(tmp_path.rglob(face_metrics.CLASSIFIER_FILE))
+    again = face_metrics.get_face_classifier()
+    assert "Loaded the face classifier" in capsys.readouterr().out
+    assert again is not None and first is not None
