@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import config
 from ..data import to_unit_range
+from ..gan import generate
 from ..metrics import fid_from_features, precision_recall
 from ..paths import artifact_dir, find_artifact, shown_path
 from . import synthesis
@@ -196,10 +197,7 @@ def sample_faces(generator, n: int, seed: int = 0, batch_size: int = 250) -> np.
     """n faces from a Keras generator (z ~ N(0, I), inference mode) or a function f(n), as a NumPy array."""
     if not hasattr(generator, "inputs"):
         return np.asarray(generator(n))
-    latent_dim = int(generator.inputs[0].shape[-1])
-    z = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype("float32")
-    return np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False))
-                           for i in range(0, n, batch_size)])
+    return generate(generator, n, seed=seed, batch_size=batch_size)
 
 
 def evaluate_faces(generator_or_images, real_images, n: int | None = None, classifier=None, k: int = 3,

@@ -323,7 +323,6 @@ class TrainingCheckpoint:
             if self.average is not None:
                 current = "average.weights.h5"
                 self.average.average.load_weights(self.folder / current)
-                self.average.updates.assign(json.loads(self.state_file.read_text()).get("average_updates", 0.0))
             current = "optimizers.npz"
             with np.load(self.folder / current) as arrays:
                 for key, opt in self.optimizers.items():
@@ -391,6 +390,8 @@ class TrainingCheckpoint:
             if problem:
                 self._unreadable(problem)
                 return 0, {}
+            if self.average is not None:
+                self.average.updates.assign(float(state.get("average_updates", 0.0)))
             self.message = ("Resumed an interrupted run with the same configuration at step "
                             f"{state['step']}.")
             return int(state["step"]), state.get("history", {})
