@@ -3,7 +3,8 @@
 
 Loads `artifacts/10_diffusion/unet.keras` and its `schedule.json` with plain
 `keras.models.load_model`, draws --n unconditional samples with DDIM at each --steps value
-(eta = 0, deterministic) and with DDPM (all T steps), and prints chapter 07's classifier-FID,
+(eta = 0, deterministic) and with DDPM (all T steps; as printed in the paper, and with each
+step's x0_hat clipped to [-1, 1], "DDPM clip"), and prints chapter 07's classifier-FID,
 score, precision and recall against as many held-out digits, with the sampling time per 1,000
 images on this machine. The real-vs-real floor (training digits against held-out ones, same n)
 is printed first, as the reference for "how close to real" (itself a finite-sample estimate).
@@ -35,7 +36,7 @@ def main(argv=None) -> int:
         default=[5, 10, 20, 50],
         help="DDIM step counts to try (default 5 10 20 50)",
     )
-    parser.add_argument("--no-ddpm", action="store_true", help="skip the T-step DDPM sampler")
+    parser.add_argument("--no-ddpm", action="store_true", help="skip the T-step DDPM samplers")
     parser.add_argument("--n", type=int, default=1000, help="samples per setting (default 1000)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM eta (0: deterministic)")
     parser.add_argument("--guidance", type=float, help="sample digits 0-9 with this guidance scale")
@@ -96,7 +97,8 @@ def main(argv=None) -> int:
         )
     )
     diffusion.ddim_sample(unet, schedule, min(args.n, 500), 1, labels=labels, guidance=guidance)
-    settings = [("DDIM", s) for s in args.steps] + ([] if args.no_ddpm else [("DDPM", None)])
+    ddpm = [] if args.no_ddpm else [("DDPM", None), ("DDPM clip", None)]
+    settings = [("DDIM", s) for s in args.steps] + ddpm
     figures = {"n": args.n, "floor": floor, "rows": []}
     for sampler, steps in settings:
         start = time.perf_counter()
@@ -114,7 +116,13 @@ def main(argv=None) -> int:
         else:
             steps = schedule.steps
             images = diffusion.ddpm_sample(
-                unet, schedule, args.n, labels=labels, guidance=guidance, seed=args.seed
+                unet,
+                schedule,
+                args.n,
+                labels=labels,
+                guidance=guidance,
+                seed=args.seed,
+                clip_x0=sampler == "DDPM clip",
             )
         per_1000 = (time.perf_counter() - start) * 1000 / args.n
         r = metrics.evaluate_generator(images, real, classifier=classifier)

@@ -6,7 +6,7 @@ wall-clock budget (`--budget`, default 200 s of training steps, on all the cores
 scored with chapter 06's face yardstick (`utils.chapters.face_metrics`): face-FID in the face classifier's
 64 features against 1,000 held-out faces (seed 3), k-NN precision/recall, and the total variation gap of
 the attribute mix (hair style, mouth, glasses, skin tone). Every run also keeps exponential moving averages
-of G's weights (`utils.training.WeightAverage`, decays 0.99 and 0.999) and scores them too: they cost no
+of G's weights (`utils.training.WeightAverage`, decays 0.99, 0.995 and 0.999) and scores them too: they cost no
 training steps, only the update.
 
   chapter06  chapter 06's recipe: resize-convolution G with 192 filters, spectrally normalised D with 32,
@@ -22,6 +22,9 @@ training steps, only the update.
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
+The curve of chapter 06's recipe over its own budget, two seeds, scored every two minutes:
+  flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes chapter06 \
+      --budget 480 --score-at 120 240 360 --seeds 0 1
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet TensorFlow before it loads
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _budgets import budget_checkpoints  # noqa: E402
 
 BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None)
 RECIPES = {
@@ -46,14 +50,16 @@ RECIPES = {
     "lr4e-4": dict(g_lr=4e-4, d_lr=4e-4),
     "ttur": dict(g_lr=1e-4, d_lr=4e-4),
 }
-DECAYS = (0.99, 0.999)
+DECAYS = (0.99, 0.995, 0.999)  # 0.995: chapter 06's
 
 
-def train(recipe: str, train_faces, budget: float, seed: int = 0):
-    """Train one recipe for `budget` seconds of steps; return (generator, averages, steps)."""
+def train(recipe: str, train_faces, budgets, seed: int = 0):
+    """Train one recipe; each time its training time passes one of `budgets` (seconds), yield
+    (budget, steps, generator, averages). Only the steps are timed (`_budgets.budget_checkpoints`), so
+    scoring at a budget costs no training time: one run scored at 120, 240 and 480 s is its curve."""
     import keras
 
-    from utils import gan, training
+    from utils import training
     from utils.chapters import faces
 
     cfg = {**BASE, **RECIPES[recipe]}
@@ -67,16 +73,10 @@ def train(recipe: str, train_faces, budget: float, seed: int = 0):
     step = faces.make_face_train_step(generator, discriminator, keras.optimizers.Adam(cfg["g_lr"], beta_1=0.5),
                                       keras.optimizers.Adam(cfg["d_lr"], beta_1=0.5), seed=seed,
                                       average=averages, **options)
-    batches = iter(_dataset(train_faces, cfg["batch"], seed))
-    step(next(batches))  # trace before the clock starts
-    steps, trained = 0, 0.0
-    while trained < budget:
-        batch = next(batches)
-        start = time.perf_counter()
-        step(batch)
-        trained += time.perf_counter() - start
-        steps += 1
-    return generator, averages, steps
+    batches = _dataset(train_faces, cfg["batch"], seed)
+    step(next(iter(batches)))  # trace before the clock starts
+    for budget, steps, _ in budget_checkpoints(step, batches, budgets):
+        yield budget, steps, generator, averages
 
 
 def _dataset(images, batch: int, seed: int):
@@ -87,7 +87,7 @@ def _dataset(images, batch: int, seed: int):
 
 def _line(name, steps, result):
     gap = max(result["gaps"].values())
-    return (f"  {name:30s} {steps:6d} {result['fid']:8.2f} {result['precision']:6.2f} {result['recall']:6.2f} "
+    return (f"  {name:36s} {steps:6d} {result['fid']:8.2f} {result['precision']:6.2f} {result['recall']:6.2f} "
             f"{gap:8.2f} {result['glasses']:8.2f}")
 
 
@@ -98,6 +98,9 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=1000, help="faces scored per model (<= 1000)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (default 0)")
     parser.add_argument("--faces", type=int, default=8000, help="training faces (default 8000, as chapter 06)")
+    parser.add_argument("--score-at", type=float, nargs="*", default=[],
+                        help="also score each run when its training time passes these seconds "
+                             "(the curve of one run; default: only at the end)")
     args = parser.parse_args(argv)
     if args.budget <= 0 or not 3 < args.samples <= 1000:
         parser.error("--budget must be positive and --samples between 4 and 1000")
@@ -111,17 +114,24 @@ def main(argv=None) -> int:
     real, _ = face_metrics.labelled_faces(args.samples, face_metrics.REFERENCE_SEED)
     train_faces = faces.procedural_faces(args.faces, seed=1)
     floor = face_metrics.evaluate_faces(train_faces[:args.samples], real, classifier=classifier)
-    header = f"  {'model':30s} {'steps':>6s} {'face-FID':>8s} {'prec.':>6s} {'recall':>6s} {'attr.gap':>8s} {'glasses':>8s}"
+    header = (f"  {'model':36s} {'steps':>6s} {'face-FID':>8s} {'prec.':>6s} {'recall':>6s} "
+              f"{'attr.gap':>8s} {'glasses':>8s}")
     print(header)
-    print(_line("real (training faces)", 0, floor) + f"   (held-out glasses share {floor['real_shares']['glasses'][1]:.2f})")
+    held_out_glasses = floor["real_shares"]["glasses"][1]
+    print(_line("real (training faces)", 0, floor) + f"   (held-out glasses share {held_out_glasses:.2f})")
     rows = []
+
+    def score(label, steps, generator, averages):
+        for name, model in [(label, generator)] + [(f"{label} EMA {a.decay}", a.average) for a in averages]:
+            result = face_metrics.evaluate_faces(model, real, classifier=classifier, seed=7)
+            rows.append((name, steps, result))
+            print(_line(*rows[-1]), flush=True)
+
+    budgets = sorted({b for b in args.score_at if b < args.budget} | {args.budget})
     for seed in args.seeds:
         for recipe in args.recipes:
-            generator, averages, steps = train(recipe, train_faces, args.budget, seed)
-            for name, model in [(recipe, generator)] + [(f"{recipe} EMA {a.decay}", a.average) for a in averages]:
-                result = face_metrics.evaluate_faces(model, real, classifier=classifier, seed=7)
-                rows.append((f"{name} (seed {seed})", steps, result))
-                print(_line(*rows[-1]), flush=True)
+            for budget, steps, generator, averages in train(recipe, train_faces, budgets, seed):
+                score(f"{recipe} (seed {seed}) {budget:.0f} s", steps, generator, averages)
     print("\nall runs, best face-FID first:")
     print(header)
     for row in sorted(rows, key=lambda r: r[2]["fid"]):

@@ -160,3 +160,16 @@ def test_jit_batch_reports_a_failing_setting_and_compares_with_the_chapters_own(
     assert rows[4]["rate"] is None and rows[4]["note"].startswith("failed: RuntimeError: XLA cannot")
     assert "| fake step | explicit | 4 | False | - |" in text and text.count("| 1.00 |") == 1
     assert "failed: RuntimeError" in text and "\n" not in rows[4]["note"]
+
+
+def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(monkeypatch):
+    recipes = _load_benchmark("faces_recipes")
+    monkeypatch.setitem(recipes.BASE, "g_filters", 16)  # small networks: the loop is under test
+    monkeypatch.setitem(recipes.BASE, "d_filters", 8)
+    monkeypatch.setitem(recipes.BASE, "batch", 8)
+    faces = np.random.default_rng(0).uniform(-1, 1, (32, 64, 64, 3)).astype("float32")
+    rows = [(b, s, [a.decay for a in avg]) for b, s, g, avg in recipes.train("chapter06", faces, [0.3, 0.1])]
+    assert [b for b, _, _ in rows] == [0.1, 0.3] and 0 < rows[0][1] <= rows[1][1]
+    assert rows[0][2] == list(recipes.DECAYS) and 0.995 in recipes.DECAYS  # chapter 06's EMA_DECAY
+    notebook = (REPO_ROOT / "solutions" / "06_faces_project.ipynb").read_text()
+    assert "EMA_DECAY = 0.995" in notebook

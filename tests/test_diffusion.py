@@ -88,6 +88,39 @@ def test_ddim_with_eta_1_and_every_step_is_the_ddpm_step():
         assert np.allclose(ddpm, ddim, atol=1e-5)
 
 
+def test_ddpm_step_with_clip_x0_is_the_posterior_mean_at_the_clipped_x0():
+    s = diffusion.Schedule(100)
+    rng = np.random.default_rng(3)
+    x, eps, z = (rng.standard_normal((4, 28, 28, 1)) for _ in range(3))
+    for t in (99, 40, 1):
+        ab, ab_prev = s.alpha_bars[t], s.alpha_bars[t - 1]
+        x0 = np.clip((x - np.sqrt(1 - ab) * eps) / np.sqrt(ab), -1, 1)
+        assert (np.abs((x - np.sqrt(1 - ab) * eps) / np.sqrt(ab)) > 1).any()  # clipping bites
+        # q(x_{t-1} | x_t, x_0): the DDPM paper's equation 7, written out independently
+        mean = (np.sqrt(ab_prev) * s.betas[t] / (1 - ab)) * x0 + (
+            np.sqrt(s.alphas[t]) * (1 - ab_prev) / (1 - ab)
+        ) * x
+        expected = mean + np.sqrt(s.posterior_variance(t)) * z
+        clipped = diffusion.ddpm_step(s, x, eps, t, z, clip_x0=True)
+        assert np.allclose(clipped, expected, atol=1e-5)
+        assert not np.allclose(clipped, diffusion.ddpm_step(s, x, eps, t, z), atol=1e-3)
+        ddim = diffusion.ddim_step(s, x, eps, t, t - 1, eta=1.0, noise=z, clip_x0=True)
+        assert np.allclose(clipped, ddim, atol=1e-5)
+
+
+def test_predicted_x0_inverts_the_closed_form_and_clipping_keeps_it_consistent():
+    s = diffusion.Schedule(100)
+    rng = np.random.default_rng(4)
+    x0, eps = rng.uniform(-1, 1, (2, 28, 28, 1)), rng.standard_normal((2, 28, 28, 1))
+    x_t = s.q_sample(x0, np.full(2, 30), eps)
+    found, same_eps = diffusion.predicted_x0(s, x_t, eps, 30)
+    assert np.allclose(found, x0, atol=1e-5) and np.allclose(same_eps, eps)
+    wild, new_eps = diffusion.predicted_x0(s, x_t, eps + 3.0, 30, clip=True)
+    ab = s.alpha_bars[30]
+    assert wild.min() >= -1 and wild.max() <= 1
+    assert np.allclose(np.sqrt(ab) * wild + np.sqrt(1 - ab) * new_eps, x_t, atol=1e-5)
+
+
 def test_ddpm_step_recovers_x0_when_the_noise_is_known():
     s = diffusion.Schedule(100)
     rng = np.random.default_rng(2)
@@ -129,6 +162,9 @@ def test_samplers_on_a_tiny_model_shapes_ranges_determinism():
     assert np.array_equal(same_start, a[:2])  # ... and x_start replaces the seed's first draw
     d = diffusion.ddpm_sample(model, s, 3, labels=np.array([1, 2, 3]), guidance=2.0, seed=0)
     assert d.shape == (3, 28, 28, 1) and d.min() >= -1 and d.max() <= 1 and np.isfinite(d).all()
+    e = diffusion.ddpm_sample(model, s, 3, labels=np.array([1, 2, 3]), guidance=2.0, seed=0,
+                              clip_x0=True)
+    assert e.shape == d.shape and np.isfinite(e).all() and not np.array_equal(d, e)
 
 
 def test_samplers_leave_the_global_random_state_alone():

@@ -7,8 +7,8 @@ Chapter 10 (`solutions/10_diffusion.ipynb`) derives what is here and reuses it, 
   the closed form q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I);
 - section 3, the U-Net's time input: `TimestepEmbedding`, a registered layer (sinusoidal features of
   the integer timestep), so a saved model loads with plain `keras.models.load_model`;
-- section 5, sampling: `ddpm_step` / `ddpm_sample` (ancestral sampling, T network calls) and
-  `ddim_sample` (a few deterministic steps when eta = 0);
+- section 5, sampling: `ddpm_step` / `ddpm_sample` (ancestral sampling, T network calls),
+  `ddim_sample` (a few deterministic steps when eta = 0) and, shared by both, `predicted_x0`;
 - section 6, classifier-free guidance: `guided_noise` and `predict_noise(..., guidance=s)`.
 
 Conventions. Images are in [-1, 1], shape (N, 28, 28, 1). Timesteps are 0-based integers
@@ -164,12 +164,31 @@ def predict_noise(model, x, t, labels=None, guidance: float = 1.0) -> np.ndarray
 # ---------------------------------------------------------------- samplers
 
 
-def ddpm_step(schedule: Schedule, x_t, eps, t: int, noise) -> np.ndarray:
+def predicted_x0(schedule: Schedule, x_t, eps, t: int, clip: bool = False):
+    """x0_hat = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t), and the eps that goes with it.
+
+    clip=True clips x0_hat to the data range [-1, 1] and returns the eps that agrees with the
+    clipped x0_hat (x_t = sqrt(ab_t) x0_hat + sqrt(1 - ab_t) eps still holds).
+    """
+    x_t = np.asarray(x_t, np.float64)
+    ab = schedule.alpha_bars[t]
+    x0 = (x_t - np.sqrt(1.0 - ab) * eps) / np.sqrt(ab)
+    if not clip:
+        return x0, np.asarray(eps, np.float64)
+    x0 = np.clip(x0, -1.0, 1.0)
+    return x0, (x_t - np.sqrt(ab) * x0) / np.sqrt(1.0 - ab)
+
+
+def ddpm_step(schedule: Schedule, x_t, eps, t: int, noise, clip_x0: bool = False) -> np.ndarray:
     """One ancestral step x_t -> x_{t-1} (DDPM paper, Algorithm 2; sigma_t^2 = beta-tilde_t).
 
     mean = (x_t - beta_t / sqrt(1 - alpha_bar_t) * eps) / sqrt(alpha_t); x_{t-1} = mean + sigma_t z.
-    At t = 0, sigma is 0: the last step adds no noise.
+    At t = 0, sigma is 0: the last step adds no noise. clip_x0=True first clips the predicted
+    x0_hat to [-1, 1] (`predicted_x0`): the mean is then that of q(x_{t-1} | x_t, x0_hat), which is
+    what the DDPM authors' released sampler does (Algorithm 2 as printed does not clip).
     """
+    if clip_x0:
+        _, eps = predicted_x0(schedule, x_t, eps, t, clip=True)
     beta, alpha, ab = schedule.betas[t], schedule.alphas[t], schedule.alpha_bars[t]
     mean = (np.asarray(x_t, np.float64) - beta / np.sqrt(1.0 - ab) * eps) / np.sqrt(alpha)
     sigma = np.sqrt(schedule.posterior_variance(t))
@@ -196,8 +215,12 @@ def ddpm_sample(
     shape=(28, 28, 1),
     batch_size: int = 500,
     progress: bool = False,
+    clip_x0: bool = False,
 ) -> np.ndarray:
-    """n images in [-1, 1] by T ancestral steps from x_{T-1} ~ N(0, I) (T calls per image)."""
+    """n images in [-1, 1] by T ancestral steps from x_{T-1} ~ N(0, I) (T calls per image).
+
+    clip_x0=False is Algorithm 2 as printed; True clips each step's x0_hat (see `ddpm_step`).
+    """
     rng = np.random.default_rng(seed)
     parts = []
     for start in range(0, n, batch_size):
@@ -207,7 +230,7 @@ def ddpm_sample(
         with _bar(schedule.steps, "DDPM", progress) as bar:
             for t in range(schedule.steps - 1, -1, -1):
                 eps = predict_noise(model, x, t, part_labels, guidance)
-                x = ddpm_step(schedule, x, eps, t, rng.standard_normal(x.shape))
+                x = ddpm_step(schedule, x, eps, t, rng.standard_normal(x.shape), clip_x0)
                 bar.update(1)
         parts.append(x)
     return np.clip(np.concatenate(parts), -1.0, 1.0)
@@ -237,15 +260,9 @@ def ddim_step(
     sigma = eta sqrt((1 - ab_next) / (1 - ab_t) (1 - ab_t / ab_next)).
     eta = 0: deterministic; eta = 1 with every step: the DDPM step with sigma^2 = beta-tilde.
     """
-    x_t = np.asarray(x_t, np.float64)
     ab = schedule.alpha_bars[t]
     ab_next = 1.0 if t_next < 0 else schedule.alpha_bars[t_next]
-    x0 = (x_t - np.sqrt(1.0 - ab) * eps) / np.sqrt(ab)
-    if clip_x0:
-        x0 = np.clip(x0, -1.0, 1.0)
-        eps = (x_t - np.sqrt(ab) * x0) / np.sqrt(
-            1.0 - ab
-        )  # the eps that agrees with the clipped x0
+    x0, eps = predicted_x0(schedule, x_t, eps, t, clip=clip_x0)
     sigma = eta * np.sqrt((1.0 - ab_next) / (1.0 - ab) * (1.0 - ab / ab_next))
     x_next = np.sqrt(ab_next) * x0 + np.sqrt(np.maximum(1.0 - ab_next - sigma**2, 0.0)) * eps
     if eta > 0:
