@@ -6,7 +6,7 @@ wall-clock budget (`--budget`, default 200 s of training steps, on all the cores
 scored with chapter 06's face yardstick (`utils.chapters.face_metrics`): face-FID in the face classifier's
 64 features against 1,000 held-out faces (seed 3), k-NN precision/recall, and the total variation gap of
 the attribute mix (hair style, mouth, glasses, skin tone). Every run also keeps exponential moving averages
-of G's weights (`utils.training.WeightAverage`, decays 0.99, 0.995 and 0.999) and scores them too: they cost no
+of G's weights (`utils.training.WeightAverage`, the decays and warm-ups of AVERAGES) and scores them too: they cost no
 training steps, only the update.
 
   chapter06  chapter 06's recipe: resize-convolution G with 192 filters, spectrally normalised D with 32,
@@ -50,7 +50,10 @@ RECIPES = {
     "lr4e-4": dict(g_lr=4e-4, d_lr=4e-4),
     "ttur": dict(g_lr=1e-4, d_lr=4e-4),
 }
-DECAYS = (0.99, 0.995, 0.999)  # 0.995: chapter 06's
+# (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
+# about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps; 0.995 is chapter 06's),
+# warmup 4 about the last n / 3, warmup 2 every step alike.
+AVERAGES = ((0.99, 10), (0.995, 10), (0.999, 4), (0.999, 2))
 
 
 def train(recipe: str, train_faces, budgets, seed: int = 0):
@@ -66,7 +69,7 @@ def train(recipe: str, train_faces, budgets, seed: int = 0):
     keras.utils.set_random_seed(seed)
     generator = faces.build_face_generator(filters=cfg["g_filters"])
     discriminator = faces.build_face_discriminator(cfg["d_filters"])
-    averages = [training.WeightAverage(generator, decay) for decay in DECAYS]
+    averages = [training.WeightAverage(generator, decay, warmup) for decay, warmup in AVERAGES]
     options = {}
     if cfg["augment"]:
         options["augment"] = lambda images, seeds: faces.diff_augment(images, seeds, cfg["augment"])
@@ -122,7 +125,8 @@ def main(argv=None) -> int:
     rows = []
 
     def score(label, steps, generator, averages):
-        for name, model in [(label, generator)] + [(f"{label} EMA {a.decay}", a.average) for a in averages]:
+        named = [(f"{label} EMA {a.decay:g}/w{a.warmup:g}", a.average) for a in averages]
+        for name, model in [(label, generator)] + named:
             result = face_metrics.evaluate_faces(model, real, classifier=classifier, seed=7)
             rows.append((name, steps, result))
             print(_line(*rows[-1]), flush=True)

@@ -55,3 +55,20 @@ def test_weight_average_with_decay_zero_copies_the_model():
 def test_weight_average_rejects_a_bad_decay(decay):
     with pytest.raises(ValueError, match="decay must be in"):
         training.WeightAverage(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), decay=decay)
+
+
+def test_weight_average_with_warmup_2_weighs_every_step_equally():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    average = training.WeightAverage(model, decay=0.999, warmup=2)
+    seen = [np.asarray(w).copy() for w in model.weights]  # the start counts as the first
+    for i in range(5):
+        for w in model.weights:
+            w.assign(np.asarray(w) + float(i + 1) ** 2)  # uneven moves: a mean, not a midpoint
+        seen += [np.asarray(w).copy() for w in model.weights]
+        average.update()
+    k = len(model.weights)  # d_n = (1 + n) / (2 + n): each step's weights get 1 / (n + 2), the start 2 / (n + 2)
+    means = [(seen[j] + sum(seen[j::k])) / (5 + 2) for j in range(k)]
+    for avg, mean in zip(average.average.weights, means):
+        np.testing.assert_allclose(np.asarray(avg), mean, rtol=1e-5)
+    with pytest.raises(ValueError, match="warmup >= 1"):
+        training.WeightAverage(model, warmup=0.5)

@@ -45,16 +45,14 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, seconds: float):
         super().__init__()
-        self.seconds = float(seconds)
-        self.stopped_early = False
+        self.seconds, self.stopped_early = float(seconds), False
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
-            self.stopped_early = True
+            self.model.stop_training = self.stopped_early = True
 
 
 def snapshot_weights(model) -> list[np.ndarray]:
@@ -75,20 +73,22 @@ class WeightAverage:
     """A copy of `model` (`.average`) whose weights follow an exponential moving average of the model's.
 
     After every step, `update()`: average <- d * average + (1 - d) * weights over all weights (BatchNorm
-    statistics too), with d = min(decay, (1 + n) / (10 + n)) at the n-th update, so the untrained start
-    fades fast (as in `tf.train.ExponentialMovingAverage`). A GAN generator's weights circle around a good
-    solution; their average sits nearer its centre. (`Optimizer(use_ema=True)` overwrites the model with it.)
+    statistics too), with d = min(decay, (1 + n) / (warmup + n)) at the n-th update. Warmup 10 (as in
+    `tf.train.ExponentialMovingAverage`) lets the untrained start fade fast: about the last n / 9 steps count;
+    warmup 2 weighs every step alike (the start twice), nearly Polyak's mean. A GAN generator's weights
+    circle around a good solution; their average sits nearer its centre.
     """
 
-    def __init__(self, model, decay: float = 0.999):
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must be in [0, 1), got {decay}")
-        self.model, self.decay, self.average = model, float(decay), keras.models.clone_model(model)
+    def __init__(self, model, decay: float = 0.999, warmup: float = 10.0):
+        if not 0.0 <= decay < 1.0 or warmup < 1.0:
+            raise ValueError(f"decay must be in [0, 1) and warmup >= 1, got {decay}, {warmup}")
+        self.model, self.decay, self.warmup = model, float(decay), float(warmup)
+        self.average = keras.models.clone_model(model)
         self.average.set_weights(model.get_weights())
         self.updates = keras.Variable(0.0, trainable=False, name="updates")  # n, saved by checkpoints
 
     def update(self):
         self.updates.assign_add(1.0)
-        d = keras.ops.minimum(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
+        d = keras.ops.minimum(self.decay, (1.0 + self.updates) / (self.warmup + self.updates))
         for averaged, current in zip(self.average.weights, self.model.weights):
             averaged.assign(d * averaged + (1.0 - d) * current)
