@@ -51,8 +51,8 @@ RECIPES = {
     "ttur": dict(g_lr=1e-4, d_lr=4e-4),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
-# about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps; 0.995 is chapter 06's),
-# warmup 4 about the last n / 3, warmup 2 every step alike.
+# about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
+# about the last n / 3, warmup 2 every step alike (the untrained start too).
 AVERAGES = ((0.99, 10), (0.995, 10), (0.999, 4), (0.999, 2))
 
 

@@ -171,6 +171,6 @@ def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(mo
     rows = [(b, s, [(a.decay, a.warmup) for a in avg])
             for b, s, g, avg in recipes.train("chapter06", faces, [0.3, 0.1])]
     assert [b for b, _, _ in rows] == [0.1, 0.3] and 0 < rows[0][1] <= rows[1][1]
-    assert rows[0][2] == list(recipes.AVERAGES) and (0.995, 10) in recipes.AVERAGES  # chapter 06's average
+    assert rows[0][2] == list(recipes.AVERAGES) and (0.999, 4) in recipes.AVERAGES  # chapter 06's average
     notebook = (REPO_ROOT / "solutions" / "06_faces_project.ipynb").read_text()
-    assert "EMA_DECAY = 0.995" in notebook
+    assert "EMA_DECAY, EMA_WARMUP = 0.999, 4" in notebook
