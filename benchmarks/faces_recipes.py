@@ -25,6 +25,11 @@ Run alone on the machine (or serialised: other jobs slow the steps and the compa
 The curve of chapter 06's recipe over its own budget, two seeds, scored every two minutes:
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes chapter06 \
       --budget 480 --score-at 120 240 360 --seeds 0 1
+A stopping rule: with --validate, every run is also scored at each mark on 500 *validation* faces (seed 4);
+for the last weights and each average it then prints the held-out row of the mark validation picked
+(`face_metrics.BestOnValidation`, what chapter 06 keeps):
+  flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes chapter06 --seeds 42 \
+      --budget 600 --score-at $(seq 40 40 560) --validate --averages 0.999/4
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ RECIPES = {
 AVERAGES = ((0.99, 10), (0.995, 10), (0.999, 4), (0.999, 2))
 
 
-def train(recipe: str, train_faces, budgets, seed: int = 0):
+def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
     """Train one recipe; each time its training time passes one of `budgets` (seconds), yield
     (budget, steps, generator, averages). Only the steps are timed (`_budgets.budget_checkpoints`), so
     scoring at a budget costs no training time: one run scored at 120, 240 and 480 s is its curve."""
@@ -69,7 +74,7 @@ def train(recipe: str, train_faces, budgets, seed: int = 0):
     keras.utils.set_random_seed(seed)
     generator = faces.build_face_generator(filters=cfg["g_filters"])
     discriminator = faces.build_face_discriminator(cfg["d_filters"])
-    averages = [training.WeightAverage(generator, decay, warmup) for decay, warmup in AVERAGES]
+    averages = [training.WeightAverage(generator, decay, warmup) for decay, warmup in averages]
     options = {}
     if cfg["augment"]:
         options["augment"] = lambda images, seeds: faces.diff_augment(images, seeds, cfg["augment"])
@@ -104,9 +109,20 @@ def main(argv=None) -> int:
     parser.add_argument("--score-at", type=float, nargs="*", default=[],
                         help="also score each run when its training time passes these seconds "
                              "(the curve of one run; default: only at the end)")
+    parser.add_argument("--averages", nargs="*", metavar="DECAY/WARMUP",
+                        default=[f"{d:g}/{w:g}" for d, w in AVERAGES],
+                        help="weight averages to keep and score (default: all of AVERAGES)")
+    parser.add_argument("--validate", action="store_true",
+                        help="also score every mark on validation faces (seed 4) and print, per model, "
+                             "the held-out row of the mark with the best validation face-FID")
     args = parser.parse_args(argv)
     if args.budget <= 0 or not 3 < args.samples <= 1000:
         parser.error("--budget must be positive and --samples between 4 and 1000")
+    try:
+        averages = [tuple(float(x) for x in text.split("/")) for text in args.averages]
+        assert all(len(a) == 2 for a in averages)
+    except (ValueError, AssertionError):
+        parser.error(f"--averages takes DECAY/WARMUP pairs such as 0.999/4, got {args.averages}")
 
     import utils
     from utils.chapters import face_metrics, faces
@@ -122,20 +138,34 @@ def main(argv=None) -> int:
     print(header)
     held_out_glasses = floor["real_shares"]["glasses"][1]
     print(_line("real (training faces)", 0, floor) + f"   (held-out glasses share {held_out_glasses:.2f})")
-    rows = []
+    rows, picked = [], []
 
-    def score(label, steps, generator, averages):
-        named = [(f"{label} EMA {a.decay:g}/w{a.warmup:g}", a.average) for a in averages]
-        for name, model in [(label, generator)] + named:
+    def score(label, steps, models, selectors):
+        for (name, model), selector in zip(models, selectors):
             result = face_metrics.evaluate_faces(model, real, classifier=classifier, seed=7)
-            rows.append((name, steps, result))
-            print(_line(*rows[-1]), flush=True)
+            rows.append((f"{label} {name}", steps, result))
+            validation = f"   validation {selector.check(steps):7.2f}" if selector else ""
+            print(_line(*rows[-1]) + validation, flush=True)
 
     budgets = sorted({b for b in args.score_at if b < args.budget} | {args.budget})
     for seed in args.seeds:
         for recipe in args.recipes:
-            for budget, steps, generator, averages in train(recipe, train_faces, budgets, seed):
-                score(f"{recipe} (seed {seed}) {budget:.0f} s", steps, generator, averages)
+            selectors, first_row = None, len(rows)
+            for budget, steps, generator, kept in train(recipe, train_faces, budgets, seed, averages):
+                models = [("last", generator)] + [(f"EMA {a.decay:g}/w{a.warmup:g}", a.average) for a in kept]
+                if selectors is None:
+                    selectors = [face_metrics.BestOnValidation(m, classifier=classifier) if args.validate
+                                 else None for _, m in models]
+                score(f"{recipe} (seed {seed}) {budget:g} s", steps, models, selectors)
+            for index, selector in enumerate(selectors if args.validate else []):
+                run_rows = rows[first_row + index::len(selectors)]
+                name, _, result = next(r for r in run_rows if r[1] == selector.best_step)
+                picked.append((f"{name} (picked)", selector.best_step, result))
+    if picked:
+        print("\nthe mark validation picked, per run and model (held-out scores):")
+        print(header)
+        for row in picked:
+            print(_line(*row))
     print("\nall runs, best face-FID first:")
     print(header)
     for row in sorted(rows, key=lambda r: r[2]["fid"]):

@@ -174,3 +174,28 @@ def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(mo
     assert rows[0][2] == list(recipes.AVERAGES) and (0.999, 4) in recipes.AVERAGES  # chapter 06's average
     notebook = (REPO_ROOT / "solutions" / "06_faces_project.ipynb").read_text()
     assert "EMA_DECAY, EMA_WARMUP = 0.999, 4" in notebook
+
+
+def test_faces_recipes_validate_picks_the_mark_with_the_best_validation_score(monkeypatch, capsys):
+    recipes = _load_benchmark("faces_recipes")
+    from utils.chapters import face_metrics
+
+    monkeypatch.setitem(recipes.BASE, "g_filters", 16)  # small networks: the choice is under test
+    monkeypatch.setitem(recipes.BASE, "d_filters", 8)
+    monkeypatch.setitem(recipes.BASE, "batch", 8)
+    judge = face_metrics.train_face_classifier(n_faces=1500, epochs=3, verbose=False)  # about 10 s
+    monkeypatch.setattr(face_metrics, "get_face_classifier", lambda verbose=True: judge)
+    recipes.main(["--recipes", "chapter06", "--budget", "0.6", "--score-at", "0.2", "0.4", "--validate",
+                  "--averages", "0.999/4", "--samples", "20", "--faces", "32"])
+    marks, picked = capsys.readouterr().out.split("the mark validation picked")
+    picked_rows = [line.replace(" (picked)", "").split() for line in picked.splitlines() if "(picked)" in line]
+    assert len(picked_rows) == 2  # the last weights and the average
+    for model in ("last", "EMA 0.999/w4"):
+        marked = [line.split("   validation") for line in marks.splitlines()
+                  if f" s {model} " in line and "validation" in line]
+        assert len(marked) == 3  # one row per mark
+        lowest = min(float(score) for _, score in marked)
+        best_rows = [row.split() for row, score in marked if float(score) == lowest]
+        assert any(row in picked_rows for row in best_rows), (model, marked, picked_rows)
+    with pytest.raises(SystemExit):
+        recipes.main(["--averages", "0.999"])

@@ -70,6 +70,31 @@ def test_a_generator_is_sampled(classifier, held_out):
     assert result["n"] == 50 and result["fid"] > 0 and 0 <= result["precision"] <= 1
 
 
+def test_best_on_validation_keeps_the_weights_of_the_lowest_validation_fid(classifier, held_out):
+    import keras
+
+    from utils.chapters import faces
+
+    keras.utils.set_random_seed(0)
+    generator = faces.build_face_generator(latent_dim=8, filters=16)
+    keeper = face_metrics.BestOnValidation(generator, n=60, classifier=classifier)
+    validation = face_metrics.labelled_faces(60, face_metrics.VALIDATION_SEED)[0]
+    np.testing.assert_array_equal(keeper.validation, validation)
+    assert not np.array_equal(validation, held_out[0][:60])  # never the faces that judge the result
+    states = [generator.get_weights()]
+    states.append([w * 3.0 for w in states[0]])  # three differently bad generators
+    states.append([w + 0.05 for w in states[0]])
+    for step, weights in zip((100, 200, 300), states):
+        generator.set_weights(weights)
+        expected = face_metrics.evaluate_faces(generator, validation, classifier=classifier, seed=11)["fid"]
+        assert keeper.check(step) == pytest.approx(expected, rel=1e-6)  # the yardstick's own face-FID
+    assert len(set(keeper.scores.values())) == 3
+    best_step = min(keeper.scores, key=keeper.scores.get)
+    assert keeper.best_step == best_step and keeper.best_fid == keeper.scores[best_step]
+    for kept, chosen in zip(keeper.best.get_weights(), states[best_step // 100 - 1]):
+        np.testing.assert_array_equal(kept, chosen)
+
+
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((10, 28, 28, 1), np.float32), "shape"),
     (np.full((10, 64, 64, 3), np.nan, np.float32), "NaN"),

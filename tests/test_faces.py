@@ -156,6 +156,23 @@ def test_checkpoint_keeps_the_weight_average_of_the_generator(tmp_path):
     assert resumed.restore(total_steps=10)[0] == 0
 
 
+def test_checkpoint_keeps_the_generator_chosen_on_validation(tmp_path):
+    from types import SimpleNamespace
+
+    g, d, g_opt, d_opt = _trained_parts()
+    best = SimpleNamespace(best=_tiny_nets()[0], scores={100: 90.5, 200: 80.25}, best_step=200)
+    F.TrainingCheckpoint(tmp_path, {"steps": 10}, g, d, g_opt, d_opt, best=best).save(3)
+    g2, d2 = _tiny_nets()
+    best2 = SimpleNamespace(best=_tiny_nets()[0], scores={}, best_step=None)
+    resumed = F.TrainingCheckpoint(tmp_path, {"steps": 10}, g2, d2, _adam(), _adam(), best=best2)
+    assert resumed.restore(total_steps=10)[0] == 3
+    assert best2.scores == {100: 90.5, 200: 80.25} and best2.best_step == 200
+    for a, b in zip(best.best.get_weights(), best2.best.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    (tmp_path / "best.weights.h5").unlink()  # a checkpoint without the chosen weights is incomplete
+    assert resumed.restore(total_steps=10)[0] == 0
+
+
 def test_checkpoint_of_another_run_is_not_resumed(tmp_path, capsys):
     g, d, g_opt, d_opt = _trained_parts()
     F.TrainingCheckpoint(tmp_path, {"steps": 10, "mode": "fast"}, g, d, g_opt, d_opt).save(5)

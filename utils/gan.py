@@ -151,8 +151,8 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
     loss only); `r1_gamma` > 0 adds `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03);
     `d_loss_fn(real_logits, fake_logits)` and `g_loss_fn(fake_logits)` swap the losses (e.g. LSGAN);
     `augment(images, seeds)` (e.g. `utils.chapters.faces.diff_augment`) transforms every batch D sees,
-    real or fake (the R1 penalty is taken on the augmented reals). Returns d_loss (without the penalty, as in chapter 02),
-    g_loss, and d_real, d_fake: batch means of D(x) and D(G(z)) as probabilities.
+    real or fake (the R1 penalty is taken on the augmented reals). Returns d_loss (without the penalty, as in
+    chapter 02), g_loss, and d_real, d_fake: batch means of D(x) and D(G(z)) as probabilities.
     """
     batch = tf.shape(real_images)[0]
     seen = (lambda images: augment(images, seeds)) if augment else (lambda images: images)

@@ -13,8 +13,9 @@ precision/recall, computed with chapter 07's functions (`utils.metrics.fid_from_
 samples predicted with glasses, each mouth, each hair style, compared with real faces by the total
 variation distance (half the summed absolute differences of the two shares; 0 = same mix, 1 = disjoint).
 `evaluate_faces` returns all of them; quote the real-vs-real floor at the same N beside any face-FID,
-as chapter 07 does. Images are (N, 64, 64, 3) in [-1, 1] (a generator's tanh output) unless
-`value_range` says otherwise.
+as chapter 07 does. `BestOnValidation` is chapter 06's stopping rule: it keeps the generator whose face-FID
+on validation faces (another seed) was lowest during training. Images are (N, 64, 64, 3) in [-1, 1] (a
+generator's tanh output) unless `value_range` says otherwise.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ ATTRIBUTES = {"hair_style": synthesis.HAIR_STYLES, "mouth": synthesis.MOUTHS, "g
               "skin": SKIN_TONES}
 CLASSIFIER_SEED = 2  # faces the classifier learns from (chapter 06's GAN trains on seed 1)
 REFERENCE_SEED = 3  # held-out faces every sample set is compared with
+VALIDATION_SEED = 4  # faces that choose which weights to keep (never the held-out seed 3, which judges them)
 
 _CACHE: dict = {}
 
@@ -225,3 +227,43 @@ def evaluate_faces(generator_or_images, real_images, n: int | None = None, class
     return {"fid": fid_from_features(real_f, fake_f), "precision": precision, "recall": recall,
             "gaps": attribute_gaps(shares, real_shares), "shares": shares, "real_shares": real_shares,
             "glasses": float(shares["glasses"][1]), "n": n}
+
+
+# ------------------------------------------------------------------------ choosing when to stop
+class BestOnValidation:
+    """Keep the weights a generator had when its face-FID on *validation* faces was lowest.
+
+    A GAN's samples do not improve step after step: they can get worse late in a run. `check(step)`
+    scores `generator` against `n` validation faces (`VALIDATION_SEED`, never the held-out faces that judge
+    the result, so the final judgement stays unbiased) and copies its weights into `.best` when that
+    score is the lowest so far. `scores` maps each checked step to its validation face-FID.
+    """
+
+    def __init__(self, generator, n: int = 500, classifier=None, seed: int = VALIDATION_SEED,
+                 noise_seed: int = 11):
+        import keras
+
+        self.generator, self.classifier, self.noise_seed = generator, classifier, noise_seed
+        self.validation = labelled_faces(n, seed)[0]
+        self.best = keras.models.clone_model(generator)
+        self.best.set_weights(generator.get_weights())
+        self.scores: dict[int, float] = {}
+        self.best_step: int | None = None
+        self._real_features = None  # computed once, at the first check
+
+    @property
+    def best_fid(self) -> float:
+        return self.scores[self.best_step] if self.best_step is not None else float("inf")
+
+    def check(self, step: int) -> float:
+        """Score the generator now (its validation face-FID, returned); keep its weights if best so far."""
+        if self._real_features is None:
+            self._real_features = face_features(self.validation, self.classifier)
+        fake = face_features(sample_faces(self.generator, len(self.validation), seed=self.noise_seed),
+                             self.classifier)
+        fid = fid_from_features(self._real_features, fake)
+        if fid < self.best_fid:
+            self.best.set_weights(self.generator.get_weights())
+            self.best_step = int(step)
+        self.scores[int(step)] = fid
+        return fid

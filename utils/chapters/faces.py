@@ -233,7 +233,8 @@ class TrainingCheckpoint:
     """Save generator, discriminator and both optimizers every N steps; resume only a matching run.
 
     `average` (optional): a `utils.training.WeightAverage` of G, saved and restored with them (its
-    model and its update count), so a resumed run keeps its average too.
+    model and its update count), so a resumed run keeps its average too. `best` (optional): a
+    `face_metrics.BestOnValidation`, saved and restored the same way (its kept weights and its scores).
 
     The folder holds `state.json` ({"config": ..., "step": ..., "history": ...}) written *last*,
     so a run killed mid-save leaves the previous complete checkpoint or none. `restore()` resumes
@@ -245,11 +246,17 @@ class TrainingCheckpoint:
     FILES = ("generator.weights.h5", "discriminator.weights.h5", "optimizers.npz")
     KEPT = "kept"
 
-    def __init__(self, folder, config: dict, generator, discriminator, g_optimizer, d_optimizer, average=None):
+    def __init__(self, folder, config: dict, generator, discriminator, g_optimizer, d_optimizer, average=None,
+                 best=None):
         self.folder = Path(folder)
         self.config = json.loads(json.dumps(config))  # plain JSON types, so comparison is exact
-        self.generator, self.discriminator, self.average = generator, discriminator, average
-        self.files = self.FILES + (("average.weights.h5",) if average is not None else ())
+        self.generator, self.discriminator, self.average, self.best = generator, discriminator, average, best
+        self.extra = {}  # the optional models saved beside G and D
+        if average is not None:
+            self.extra["average.weights.h5"] = average.average
+        if best is not None:
+            self.extra["best.weights.h5"] = best.best
+        self.files = self.FILES + tuple(self.extra)
         self.optimizers = {"g": g_optimizer, "d": d_optimizer}
         self.message = ""
 
@@ -268,8 +275,8 @@ class TrainingCheckpoint:
             self.state_file.unlink()  # invalidate first: half-written weights never pass for a checkpoint
         self.generator.save_weights(self.folder / "generator.weights.h5")
         self.discriminator.save_weights(self.folder / "discriminator.weights.h5")
-        if self.average is not None:
-            self.average.average.save_weights(self.folder / "average.weights.h5")
+        for name, model in self.extra.items():
+            model.save_weights(self.folder / name)
         self._build_optimizers()
         arrays = {f"{k}_{i}": np.asarray(v) for k, opt in self.optimizers.items()
                   for i, v in enumerate(opt.variables)}
@@ -277,6 +284,8 @@ class TrainingCheckpoint:
         state = {"config": self.config, "step": int(step), "history": history or {}}
         if self.average is not None:
             state["average_updates"] = float(self.average.updates.numpy())
+        if self.best is not None:
+            state["best"] = {"step": self.best.best_step, "scores": self.best.scores}
         self.state_file.write_text(json.dumps(state))
 
     def clear(self) -> None:
@@ -310,7 +319,7 @@ class TrainingCheckpoint:
 
     def _load_weights(self) -> str:
         """Load all saved weights; on failure put back the networks' weights and say which file."""
-        nets = (self.generator, self.discriminator) + ((self.average.average,) if self.average is not None else ())
+        nets = (self.generator, self.discriminator, *self.extra.values())
         saved = [net.get_weights() for net in nets]
         self._build_optimizers()
         optimizer_vars = [v for opt in self.optimizers.values() for v in opt.variables]
@@ -320,9 +329,8 @@ class TrainingCheckpoint:
             self.generator.load_weights(self.folder / current)
             current = "discriminator.weights.h5"
             self.discriminator.load_weights(self.folder / current)
-            if self.average is not None:
-                current = "average.weights.h5"
-                self.average.average.load_weights(self.folder / current)
+            for current, model in self.extra.items():
+                model.load_weights(self.folder / current)
             current = "optimizers.npz"
             with np.load(self.folder / current) as arrays:
                 for key, opt in self.optimizers.items():
@@ -392,6 +400,10 @@ class TrainingCheckpoint:
                 return 0, {}
             if self.average is not None:
                 self.average.updates.assign(float(state.get("average_updates", 0.0)))
+            if self.best is not None:
+                best = state.get("best", {})
+                self.best.scores = {int(k): float(v) for k, v in best.get("scores", {}).items()}
+                self.best.best_step = best.get("step")
             self.message = ("Resumed an interrupted run with the same configuration at step "
                             f"{state['step']}.")
             return int(state["step"]), state.get("history", {})
