@@ -19,6 +19,7 @@ training steps, only the update.
   batch128   batches of 128
   lr4e-4     both learning rates 4e-4
   ttur       D 4e-4, G 1e-4 (two time-scale update rule, Heusel et al., 2017)
+  batch32-decay  batches of 32, both learning rates decaying linearly to 0 over 2,000 steps (chapter 06's run)
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
@@ -44,7 +45,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet TensorFlow before it
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _budgets import budget_checkpoints  # noqa: E402
 
-BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None)
+BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None, decay_steps=None)
 RECIPES = {
     "chapter06": {},
     "diffaug": dict(augment="color,translation,cutout"),
@@ -54,6 +55,7 @@ RECIPES = {
     "batch128": dict(batch=128),
     "lr4e-4": dict(g_lr=4e-4, d_lr=4e-4),
     "ttur": dict(g_lr=1e-4, d_lr=4e-4),
+    "batch32-decay": dict(batch=32, decay_steps=2000),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
 # about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
@@ -78,8 +80,12 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
     options = {}
     if cfg["augment"]:
         options["augment"] = lambda images, seeds: faces.diff_augment(images, seeds, cfg["augment"])
-    step = faces.make_face_train_step(generator, discriminator, keras.optimizers.Adam(cfg["g_lr"], beta_1=0.5),
-                                      keras.optimizers.Adam(cfg["d_lr"], beta_1=0.5), seed=seed,
+    def adam(rate):
+        if cfg["decay_steps"]:  # linear decay to 0, then 0 (a run past decay_steps stops learning)
+            rate = keras.optimizers.schedules.PolynomialDecay(rate, cfg["decay_steps"], end_learning_rate=0.0)
+        return keras.optimizers.Adam(rate, beta_1=0.5)
+
+    step = faces.make_face_train_step(generator, discriminator, adam(cfg["g_lr"]), adam(cfg["d_lr"]), seed=seed,
                                       average=averages, **options)
     batches = _dataset(train_faces, cfg["batch"], seed)
     step(next(iter(batches)))  # trace before the clock starts
