@@ -95,6 +95,13 @@ def test_best_on_validation_keeps_the_weights_of_the_lowest_validation_fid(class
         np.testing.assert_array_equal(kept, chosen)
 
 
+def test_best_on_validation_refuses_too_few_faces():
+    from utils.chapters import faces
+
+    with pytest.raises(ValueError, match="at least 10 validation faces"):
+        face_metrics.BestOnValidation(faces.build_face_generator(latent_dim=8, filters=16), n=3)
+
+
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((10, 28, 28, 1), np.float32), "shape"),
     (np.full((10, 64, 64, 3), np.nan, np.float32), "NaN"),

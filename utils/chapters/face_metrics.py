@@ -243,6 +243,8 @@ class BestOnValidation:
                  noise_seed: int = 11):
         import keras
 
+        if int(n) < 10:  # a Fréchet distance needs a covariance of the 64 features; 500 gives a stable one
+            raise ValueError(f"BestOnValidation needs at least 10 validation faces (500 is the default), got {n}")
         self.generator, self.classifier, self.noise_seed = generator, classifier, noise_seed
         self.validation = labelled_faces(n, seed)[0]
         self.best = keras.models.clone_model(generator)
