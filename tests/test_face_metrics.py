@@ -95,6 +95,17 @@ def test_best_on_validation_keeps_the_weights_of_the_lowest_validation_fid(class
         np.testing.assert_array_equal(kept, chosen)
 
 
+def test_best_on_validation_gets_the_classifier_before_training_starts(classifier, monkeypatch):
+    from utils.chapters import faces
+
+    calls = []
+    monkeypatch.setattr(face_metrics, "get_face_classifier", lambda verbose=True: calls.append(1) or classifier)
+    keeper = face_metrics.BestOnValidation(faces.build_face_generator(latent_dim=8, filters=16), n=20)
+    assert calls == [1]  # at construction: a first training of the classifier stays out of a timed loop
+    keeper.check(0)
+    assert calls == [1] and keeper.classifier is classifier
+
+
 def test_best_on_validation_refuses_too_few_faces():
     from utils.chapters import faces
 

@@ -236,7 +236,8 @@ class BestOnValidation:
     A GAN's samples do not improve step after step: they can get worse late in a run. `check(step)`
     scores `generator` against `n` validation faces (`VALIDATION_SEED`, never the held-out faces that judge
     the result, so the final judgement stays unbiased) and copies its weights into `.best` when that
-    score is the lowest so far. `scores` maps each checked step to its validation face-FID.
+    score is the lowest so far. `scores` maps each checked step to its validation face-FID. The validation
+    faces' features are computed here, so loading (or first training) the classifier happens before training.
     """
 
     def __init__(self, generator, n: int = 500, classifier=None, seed: int = VALIDATION_SEED,
@@ -245,13 +246,14 @@ class BestOnValidation:
 
         if int(n) < 10:  # a Fréchet distance needs a covariance of the 64 features; 500 gives a stable one
             raise ValueError(f"BestOnValidation needs at least 10 validation faces (500 is the default), got {n}")
-        self.generator, self.classifier, self.noise_seed = generator, classifier, noise_seed
+        self.classifier = get_face_classifier() if classifier is None else classifier
+        self.generator, self.noise_seed = generator, noise_seed
         self.validation = labelled_faces(n, seed)[0]
+        self._real_features = face_features(self.validation, self.classifier)
         self.best = keras.models.clone_model(generator)
         self.best.set_weights(generator.get_weights())
         self.scores: dict[int, float] = {}
         self.best_step: int | None = None
-        self._real_features = None  # computed once, at the first check
 
     @property
     def best_fid(self) -> float:
@@ -259,8 +261,6 @@ class BestOnValidation:
 
     def check(self, step: int) -> float:
         """Score the generator now (its validation face-FID, returned); keep its weights if best so far."""
-        if self._real_features is None:
-            self._real_features = face_features(self.validation, self.classifier)
         fake = face_features(sample_faces(self.generator, len(self.validation), seed=self.noise_seed),
                              self.classifier)
         fid = fid_from_features(self._real_features, fake)
