@@ -9,8 +9,9 @@ the attribute mix (hair style, mouth, glasses, skin tone). Every run also keeps 
 of G's weights (`utils.training.WeightAverage`, the decays and warm-ups of AVERAGES) and scores them too: they cost no
 training steps, only the update.
 
-  chapter06  chapter 06's recipe: resize-convolution G with 192 filters, spectrally normalised D with 32,
-             batch 64, Adam 2e-4 / beta_1 0.5 for both, one-sided label smoothing (real label 0.9)
+  chapter06  chapter 06's first recipe, the base of every other: resize-convolution G with 192 filters,
+             spectrally normalised D with 32, batch 64, Adam 2e-4 / beta_1 0.5 for both, one-sided label
+             smoothing (real label 0.9)
   diffaug    + differentiable augmentation of every image D sees (`utils.chapters.faces.diff_augment`, policy
              color,translation,cutout; Zhao et al., 2020)
   g128       G with 128 filters (fewer multiply-adds, more steps)
@@ -20,6 +21,9 @@ training steps, only the update.
   lr4e-4     both learning rates 4e-4
   ttur       D 4e-4, G 1e-4 (two time-scale update rule, Heusel et al., 2017)
   batch32-decay  batches of 32, both learning rates decaying linearly to 0 over 2,000 steps (chapter 06's run)
+  batch32-r1     batches of 32 + R1 penalty on real images, gamma 1 (as chapter 03): chapter 06's recipe now
+  batch32-d64    batches of 32 + D with 64 filters
+  batch32-r1-g0.25, batch32-r1-g4   chapter 06's recipe with a weaker (gamma 0.25) or stronger (4) R1 penalty
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
@@ -45,7 +49,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet TensorFlow before it
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _budgets import budget_checkpoints  # noqa: E402
 
-BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None, decay_steps=None)
+BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None, decay_steps=None,
+            r1_gamma=0.0)
 RECIPES = {
     "chapter06": {},
     "diffaug": dict(augment="color,translation,cutout"),
@@ -56,6 +61,10 @@ RECIPES = {
     "lr4e-4": dict(g_lr=4e-4, d_lr=4e-4),
     "ttur": dict(g_lr=1e-4, d_lr=4e-4),
     "batch32-decay": dict(batch=32, decay_steps=2000),
+    "batch32-r1": dict(batch=32, r1_gamma=1.0),
+    "batch32-d64": dict(batch=32, d_filters=64),
+    "batch32-r1-g0.25": dict(batch=32, r1_gamma=0.25),
+    "batch32-r1-g4": dict(batch=32, r1_gamma=4.0),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
 # about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
@@ -86,7 +95,7 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
         return keras.optimizers.Adam(rate, beta_1=0.5)
 
     step = faces.make_face_train_step(generator, discriminator, adam(cfg["g_lr"]), adam(cfg["d_lr"]), seed=seed,
-                                      average=averages, **options)
+                                      r1_gamma=cfg["r1_gamma"], average=averages, **options)
     batches = _dataset(train_faces, cfg["batch"], seed)
     step(next(iter(batches)))  # trace before the clock starts
     for budget, steps, _ in budget_checkpoints(step, batches, budgets):

@@ -162,18 +162,22 @@ def test_jit_batch_reports_a_failing_setting_and_compares_with_the_chapters_own(
     assert "failed: RuntimeError" in text and "\n" not in rows[4]["note"]
 
 
-def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(monkeypatch):
+@pytest.mark.parametrize("recipe", ["chapter06", "batch32-r1"])  # batch32-r1: R1 through spectral norm
+def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(monkeypatch, recipe):
     recipes = _load_benchmark("faces_recipes")
     monkeypatch.setitem(recipes.BASE, "g_filters", 16)  # small networks: the loop is under test
     monkeypatch.setitem(recipes.BASE, "d_filters", 8)
     monkeypatch.setitem(recipes.BASE, "batch", 8)
     faces = np.random.default_rng(0).uniform(-1, 1, (32, 64, 64, 3)).astype("float32")
     rows = [(b, s, [(a.decay, a.warmup) for a in avg])
-            for b, s, g, avg in recipes.train("chapter06", faces, [0.3, 0.1])]
+            for b, s, g, avg in recipes.train(recipe, faces, [0.3, 0.1])]
     assert [b for b, _, _ in rows] == [0.1, 0.3] and 0 < rows[0][1] <= rows[1][1]
     assert rows[0][2] == list(recipes.AVERAGES) and (0.999, 4) in recipes.AVERAGES  # chapter 06's average
     notebook = (REPO_ROOT / "solutions" / "06_faces_project.ipynb").read_text()
     assert "EMA_DECAY, EMA_WARMUP = 0.999, 4" in notebook
+    # batch32-r1 is chapter 06's recipe now: the benchmark and the notebook must not drift apart
+    assert recipes.RECIPES["batch32-r1"] == dict(batch=32, r1_gamma=1.0)
+    assert "BATCH = 32\\n" in notebook and "R1_GAMMA = 1.0 " in notebook
 
 
 def test_faces_recipes_validate_picks_the_mark_with_the_best_validation_score(monkeypatch, capsys):
