@@ -24,6 +24,7 @@ training steps, only the update.
   batch32-r1     batches of 32 + R1 penalty on real images, gamma 1 (as chapter 03): chapter 06's recipe now
   batch32-d64    batches of 32 + D with 64 filters
   batch32-r1-g0.25, batch32-r1-g4   chapter 06's recipe with a weaker (gamma 0.25) or stronger (4) R1 penalty
+  batch32-r1-bilinear  chapter 06's recipe with bilinear instead of nearest-neighbour resizing in G
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
@@ -50,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _budgets import budget_checkpoints  # noqa: E402
 
 BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None, decay_steps=None,
-            r1_gamma=0.0)
+            r1_gamma=0.0, upsampling="resize")
 RECIPES = {
     "chapter06": {},
     "diffaug": dict(augment="color,translation,cutout"),
@@ -65,6 +66,7 @@ RECIPES = {
     "batch32-d64": dict(batch=32, d_filters=64),
     "batch32-r1-g0.25": dict(batch=32, r1_gamma=0.25),
     "batch32-r1-g4": dict(batch=32, r1_gamma=4.0),
+    "batch32-r1-bilinear": dict(batch=32, r1_gamma=1.0, upsampling="bilinear"),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
 # about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
@@ -83,7 +85,7 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
 
     cfg = {**BASE, **RECIPES[recipe]}
     keras.utils.set_random_seed(seed)
-    generator = faces.build_face_generator(filters=cfg["g_filters"])
+    generator = faces.build_face_generator(filters=cfg["g_filters"], upsampling=cfg["upsampling"])
     discriminator = faces.build_face_discriminator(cfg["d_filters"])
     averages = [training.WeightAverage(generator, decay, warmup) for decay, warmup in averages]
     options = {}

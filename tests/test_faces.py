@@ -46,6 +46,16 @@ def test_classic_variants_are_the_dcgan_recipe():
         F.build_face_generator(upsampling="pixelshuffle")
 
 
+def test_bilinear_upsampling_only_changes_the_resize():
+    nearest, bilinear = (F.build_face_generator(filters=16, upsampling=u) for u in ("resize", "bilinear"))
+    ups = [[la.interpolation for la in g.layers if type(la).__name__ == "UpSampling2D"] for g in (nearest, bilinear)]
+    assert ups == [["nearest"] * 4, ["bilinear"] * 4]
+    bilinear.set_weights(nearest.get_weights())  # same layers, same weights: only the resizing differs
+    z = np.random.default_rng(0).standard_normal((2, F.LATENT_DIM)).astype("float32")
+    a, b = np.asarray(nearest(z)), np.asarray(bilinear(z))
+    assert a.shape == b.shape == (2, 64, 64, 3) and not np.allclose(a, b)
+
+
 def test_spectral_norm_bounds_the_discriminator():
     # After a few power iterations, each wrapped layer's kernel has largest singular value about 1.
     d = F.build_face_discriminator(filters=4)

@@ -50,15 +50,18 @@ def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, upsam
     (default) doubles the size with nearest-neighbour UpSampling2D and then applies a 3x3 convolution
     (a "resize-convolution"): every output pixel is computed by the same 3x3 filter, so it cannot
     learn the period-2 checkerboard that a stride-2 transposed convolution's four sub-filters can.
-    `"transposed"` uses the classic stride-2 4x4 Conv2DTranspose.
+    `"bilinear"` is the same with bilinear instead of nearest-neighbour resizing (no 2x2 blocks to smooth
+    away); `"transposed"` uses the classic stride-2 4x4 Conv2DTranspose.
     """
-    if upsampling not in ("resize", "transposed"):
-        raise ValueError(f"upsampling must be 'resize' or 'transposed', got {upsampling!r}")
+    if upsampling not in ("resize", "bilinear", "transposed"):
+        raise ValueError(f"upsampling must be 'resize', 'bilinear' or 'transposed', got {upsampling!r}")
 
     def upsample(f, **kwargs):
         if upsampling == "transposed":
             return [keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", **kwargs)]
-        return [keras.layers.UpSampling2D(2), keras.layers.Conv2D(f, 3, padding="same", **kwargs)]
+        resize = "bilinear" if upsampling == "bilinear" else "nearest"
+        return [keras.layers.UpSampling2D(2, interpolation=resize),
+                keras.layers.Conv2D(f, 3, padding="same", **kwargs)]
 
     layers = [keras.Input((latent_dim,)),
               keras.layers.Dense(4 * 4 * filters, use_bias=False),
