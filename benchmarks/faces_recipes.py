@@ -23,7 +23,8 @@ training steps, only the update.
   batch32-decay  batches of 32, both learning rates decaying linearly to 0 over 2,000 steps (chapter 06's run)
   batch32-r1     batches of 32 + R1 penalty on real images, gamma 1 (as chapter 03): chapter 06's recipe now
   batch32-d64    batches of 32 + D with 64 filters
-  batch32-r1-g0.25, batch32-r1-g4   chapter 06's recipe with a weaker (gamma 0.25) or stronger (4) R1 penalty
+  batch32-r1-g0.25, batch32-r1-g2, batch32-r1-g4   chapter 06's recipe with a weaker (gamma 0.25) or stronger
+                 (2, 4) R1 penalty
   batch32-r1-bilinear  chapter 06's recipe with bilinear instead of nearest-neighbour resizing in G
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
@@ -65,6 +66,7 @@ RECIPES = {
     "batch32-r1": dict(batch=32, r1_gamma=1.0),
     "batch32-d64": dict(batch=32, d_filters=64),
     "batch32-r1-g0.25": dict(batch=32, r1_gamma=0.25),
+    "batch32-r1-g2": dict(batch=32, r1_gamma=2.0),
     "batch32-r1-g4": dict(batch=32, r1_gamma=4.0),
     "batch32-r1-bilinear": dict(batch=32, r1_gamma=1.0, upsampling="bilinear"),
 }
