@@ -26,12 +26,15 @@ training steps, only the update.
   batch32-r1-g0.25, batch32-r1-g2, batch32-r1-g4   chapter 06's recipe with a weaker (gamma 0.25) or stronger
                  (2, 4) R1 penalty
   batch32-r1-bilinear  chapter 06's recipe with bilinear instead of nearest-neighbour resizing in G
+  batch32-r1-lazy4     chapter 06's recipe with lazy R1: the penalty (gamma 4) every 4th step only
+  batch32-r1-full16    chapter 06's recipe with one more convolution in G at 64x64 (16 filters)
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
 The curve of chapter 06's recipe over its own budget, two seeds, scored every two minutes:
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes chapter06 \
       --budget 480 --score-at 120 240 360 --seeds 0 1
+With --refresh-bn, each average is also scored with its BatchNorm statistics recomputed (a copy).
 A stopping rule: with --validate, every run is also scored at each mark on 500 *validation* faces (seed 4);
 for the last weights and each average it then prints the held-out row of the mark validation picked
 (`face_metrics.BestOnValidation`, what chapter 06 keeps):
@@ -52,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _budgets import budget_checkpoints  # noqa: E402
 
 BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None, decay_steps=None,
-            r1_gamma=0.0, upsampling="resize")
+            r1_gamma=0.0, r1_every=1, upsampling="resize", full_res_filters=0)
 RECIPES = {
     "chapter06": {},
     "diffaug": dict(augment="color,translation,cutout"),
@@ -69,6 +72,8 @@ RECIPES = {
     "batch32-r1-g2": dict(batch=32, r1_gamma=2.0),
     "batch32-r1-g4": dict(batch=32, r1_gamma=4.0),
     "batch32-r1-bilinear": dict(batch=32, r1_gamma=1.0, upsampling="bilinear"),
+    "batch32-r1-lazy4": dict(batch=32, r1_gamma=1.0, r1_every=4),
+    "batch32-r1-full16": dict(batch=32, r1_gamma=1.0, full_res_filters=16),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
 # about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
@@ -87,7 +92,8 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
 
     cfg = {**BASE, **RECIPES[recipe]}
     keras.utils.set_random_seed(seed)
-    generator = faces.build_face_generator(filters=cfg["g_filters"], upsampling=cfg["upsampling"])
+    generator = faces.build_face_generator(filters=cfg["g_filters"], upsampling=cfg["upsampling"],
+                                           full_res_filters=cfg["full_res_filters"])
     discriminator = faces.build_face_discriminator(cfg["d_filters"])
     averages = [training.WeightAverage(generator, decay, warmup) for decay, warmup in averages]
     options = {}
@@ -99,9 +105,11 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
         return keras.optimizers.Adam(rate, beta_1=0.5)
 
     step = faces.make_face_train_step(generator, discriminator, adam(cfg["g_lr"]), adam(cfg["d_lr"]), seed=seed,
-                                      r1_gamma=cfg["r1_gamma"], average=averages, **options)
+                                      r1_gamma=cfg["r1_gamma"], r1_every=cfg["r1_every"], average=averages,
+                                      **options)
     batches = _dataset(train_faces, cfg["batch"], seed)
-    step(next(iter(batches)))  # trace before the clock starts
+    for _ in range(2):  # trace before the clock starts (lazy R1 has two graphs: with and without the penalty)
+        step(next(iter(batches)))
     for budget, steps, _ in budget_checkpoints(step, batches, budgets):
         yield budget, steps, generator, averages
 
@@ -131,6 +139,9 @@ def main(argv=None) -> int:
     parser.add_argument("--averages", nargs="*", metavar="DECAY/WARMUP",
                         default=[f"{d:g}/{w:g}" for d, w in AVERAGES],
                         help="weight averages to keep and score (default: all of AVERAGES)")
+    parser.add_argument("--refresh-bn", action="store_true",
+                        help="also score a copy of each average whose BatchNorm statistics are recomputed on "
+                             "1,000 latent vectors (`utils.training.refresh_batchnorm_statistics`)")
     parser.add_argument("--validate", action="store_true",
                         help="also score every mark on validation faces (seed 4) and print, per model, "
                              "the held-out row of the mark with the best validation face-FID")
@@ -144,7 +155,10 @@ def main(argv=None) -> int:
     if any(len(a) != 2 for a in averages):  # an explicit check: asserts vanish under python -O
         parser.error(f"--averages takes DECAY/WARMUP pairs such as 0.999/4, got {args.averages}")
 
+    import keras
+
     import utils
+    from utils import gan, training
     from utils.chapters import face_metrics, faces
 
     print(utils.env_report(f"{args.faces} procedural faces (seed 1)"))
@@ -167,12 +181,24 @@ def main(argv=None) -> int:
             validation = f"   validation {selector.check(steps):7.2f}" if selector else ""
             print(_line(*rows[-1]) + validation, flush=True)
 
+    refresh_latents = gan.sample_latent(1000, faces.LATENT_DIM, seed=5)
+
+    def with_refreshed(models, copies):
+        """Each average, then (with --refresh-bn) a copy of it with BatchNorm statistics recomputed."""
+        for name, model in list(models):
+            if args.refresh_bn and name.startswith("EMA"):
+                copy = copies.setdefault(name, keras.models.clone_model(model))
+                copy.set_weights(model.get_weights())
+                models.append((f"{name} +BN", training.refresh_batchnorm_statistics(copy, refresh_latents)))
+        return models
+
     budgets = sorted({b for b in args.score_at if b < args.budget} | {args.budget})
     for seed in args.seeds:
         for recipe in args.recipes:
-            selectors, first_row = None, len(rows)
+            selectors, first_row, copies = None, len(rows), {}
             for budget, steps, generator, kept in train(recipe, train_faces, budgets, seed, averages):
                 models = [("last", generator)] + [(f"EMA {a.decay:g}/w{a.warmup:g}", a.average) for a in kept]
+                models = with_refreshed(models, copies)
                 if selectors is None:
                     selectors = [face_metrics.BestOnValidation(m, classifier=classifier) if args.validate
                                  else None for _, m in models]

@@ -56,6 +56,16 @@ def test_bilinear_upsampling_only_changes_the_resize():
     assert a.shape == b.shape == (2, 64, 64, 3) and not np.allclose(a, b)
 
 
+def test_full_res_filters_add_one_convolution_at_64x64():
+    plain, full = (F.build_face_generator(filters=16, full_res_filters=f) for f in (0, 8))
+    convs = [[la.output.shape[1:] for la in g.layers if type(la).__name__ == "Conv2D"] for g in (plain, full)]
+    assert convs[0][-1] == (64, 64, 3) and convs[1][-2:] == [(64, 64, 8), (64, 64, 3)]
+    assert len(convs[1]) == len(convs[0]) + 1
+    z = np.random.default_rng(0).standard_normal((2, F.LATENT_DIM)).astype("float32")
+    out = np.asarray(full(z))
+    assert out.shape == (2, 64, 64, 3) and np.abs(out).max() <= 1.0
+
+
 def test_spectral_norm_bounds_the_discriminator():
     # After a few power iterations, each wrapped layer's kernel has largest singular value about 1.
     d = F.build_face_discriminator(filters=4)

@@ -208,6 +208,36 @@ def test_train_step_r1_gamma_adds_half_gamma_times_the_penalty_gradient():
         np.testing.assert_allclose(with_r1 - without, -lr * gamma / 2 * grad, rtol=1e-3, atol=1e-6)
 
 
+def test_lazy_r1_penalises_every_kth_step_with_k_times_gamma():
+    """r1_every=3, gamma 2: calls 0 and 3 are gan_update with gamma 6, calls 1 and 2 without the penalty,
+    the same noise (one SeedGenerator) and the same weights as the eager updates written out."""
+    real = tf.constant(np.random.default_rng(6).uniform(-1, 1, (8, 28, 28, 1)).astype("float32"))
+    weights = {}
+    for route in ("lazy", "by hand"):
+        keras.utils.set_random_seed(4)
+        g, d = _tiny_pair()
+        g_opt, d_opt = keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2)  # SGD: see the test above
+        if route == "lazy":
+            step = gan.make_train_step(g, d, g_opt, d_opt, latent_dim=8, seed=9, r1_gamma=2.0, r1_every=3)
+            for _ in range(4):
+                step(real)
+        else:
+            seeds = keras.random.SeedGenerator(9)
+            for gamma in (6.0, 0.0, 0.0, 6.0):
+                gan.gan_update(g, d, g_opt, d_opt, real, seeds, latent_dim=8, r1_gamma=gamma)
+        weights[route] = [np.asarray(w) for w in g.weights + d.weights]
+    for a, b in zip(weights["lazy"], weights["by hand"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("every", [0, 2.5, -1])
+def test_lazy_r1_rejects_an_interval_that_is_not_a_whole_positive_number(every):
+    g, d = _tiny_pair()
+    with pytest.raises(ValueError, match="r1_every must be a whole number"):
+        gan.make_train_step(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), latent_dim=8,
+                            r1_gamma=1.0, r1_every=every)
+
+
 def test_gan_update_is_repeatable_from_its_seed_and_moves_only_what_its_optimisers_own():
     """Called directly (eagerly): the same seed gives the same noise and so the same weights; with a
     zero learning rate for G only D moves (the update never touches G's weights through D's step)."""

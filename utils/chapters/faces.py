@@ -42,7 +42,7 @@ CARTOONSET_SHA256 = None
 
 # ------------------------------------------------------------------------------------ networks
 def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, upsampling: str = "resize",
-                         name: str = "face_generator"):
+                         full_res_filters: int = 0, name: str = "face_generator"):
     """DCGAN generator for 64x64 RGB: Dense -> 4x4xF, four x2 upsamplings (F/2, F/4, F/8, 3), tanh.
 
     4 -> 8 -> 16 -> 32 -> 64 pixels; BatchNorm + ReLU after every layer except the last, whose tanh
@@ -51,7 +51,9 @@ def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, upsam
     (a "resize-convolution"): every output pixel is computed by the same 3x3 filter, so it cannot
     learn the period-2 checkerboard that a stride-2 transposed convolution's four sub-filters can.
     `"bilinear"` is the same with bilinear instead of nearest-neighbour resizing (no 2x2 blocks to smooth
-    away); `"transposed"` uses the classic stride-2 4x4 Conv2DTranspose.
+    away); `"transposed"` uses the classic stride-2 4x4 Conv2DTranspose. `full_res_filters` = F > 0 adds one
+    3x3 convolution with F filters (BatchNorm, ReLU) at 64x64 before the last one: without it, every output
+    pixel is one 3x3 filter over the upsampled 32x32 map, with nothing at full resolution to draw fine lines.
     """
     if upsampling not in ("resize", "bilinear", "transposed"):
         raise ValueError(f"upsampling must be 'resize', 'bilinear' or 'transposed', got {upsampling!r}")
@@ -70,7 +72,13 @@ def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, upsam
               keras.layers.Reshape((4, 4, filters))]
     for f in (filters // 2, filters // 4, filters // 8):
         layers += upsample(f, use_bias=False) + [keras.layers.BatchNormalization(), keras.layers.ReLU()]
-    layers += upsample(3, activation="tanh")
+    if full_res_filters:
+        layers += upsample(full_res_filters, use_bias=False) + [keras.layers.BatchNormalization(),
+                                                                keras.layers.ReLU(),
+                                                                keras.layers.Conv2D(3, 3, padding="same",
+                                                                                    activation="tanh")]
+    else:
+        layers += upsample(3, activation="tanh")
     return keras.Sequential(layers, name=name)
 
 
