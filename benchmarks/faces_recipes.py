@@ -141,7 +141,7 @@ def main(argv=None) -> int:
                         help="weight averages to keep and score (default: all of AVERAGES)")
     parser.add_argument("--refresh-bn", action="store_true",
                         help="also score a copy of each average whose BatchNorm statistics are recomputed on "
-                             "1,000 latent vectors (`utils.training.refresh_batchnorm_statistics`)")
+                             "1,000 latent vectors (`face_metrics.refreshed_generator`)")
     parser.add_argument("--validate", action="store_true",
                         help="also score every mark on validation faces (seed 4) and print, per model, "
                              "the held-out row of the mark with the best validation face-FID")
@@ -155,10 +155,7 @@ def main(argv=None) -> int:
     if any(len(a) != 2 for a in averages):  # an explicit check: asserts vanish under python -O
         parser.error(f"--averages takes DECAY/WARMUP pairs such as 0.999/4, got {args.averages}")
 
-    import keras
-
     import utils
-    from utils import gan, training
     from utils.chapters import face_metrics, faces
 
     print(utils.env_report(f"{args.faces} procedural faces (seed 1)"))
@@ -181,15 +178,14 @@ def main(argv=None) -> int:
             validation = f"   validation {selector.check(steps):7.2f}" if selector else ""
             print(_line(*rows[-1]) + validation, flush=True)
 
-    refresh_latents = gan.sample_latent(1000, faces.LATENT_DIM, seed=5)
-
     def with_refreshed(models, copies):
-        """Each average, then (with --refresh-bn) a copy of it with BatchNorm statistics recomputed."""
+        """Each average, then (with --refresh-bn) a copy of it with BatchNorm statistics recomputed; the copy
+        made at the first mark is updated at the next ones, so --validate's selectors see the same model."""
         for name, model in list(models):
             if args.refresh_bn and name.startswith("EMA"):
-                copy = copies.setdefault(name, keras.models.clone_model(model))
-                copy.set_weights(model.get_weights())
-                models.append((f"{name} +BN", training.refresh_batchnorm_statistics(copy, refresh_latents)))
+                refreshed = face_metrics.refreshed_generator(model)
+                copies.setdefault(name, refreshed).set_weights(refreshed.get_weights())
+                models.append((f"{name} +BN", copies[name]))
         return models
 
     budgets = sorted({b for b in args.score_at if b < args.budget} | {args.budget})

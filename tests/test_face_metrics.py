@@ -106,6 +106,31 @@ def test_best_on_validation_gets_the_classifier_before_training_starts(classifie
     assert calls == [1] and keeper.classifier is classifier
 
 
+def test_best_on_validation_can_judge_and_keep_the_generator_with_refreshed_batchnorm(classifier):
+    """refresh_batchnorm=True: the score is the refreshed copy's face-FID, the kept weights are the copy's
+    (BatchNorm statistics recomputed on REFRESH_SEED's latents), and the generator itself is not changed."""
+    import keras
+
+    from utils import gan, training
+    from utils.chapters import faces
+
+    keras.utils.set_random_seed(1)
+    generator = faces.build_face_generator(latent_dim=8, filters=16)
+    before = generator.get_weights()
+    keeper = face_metrics.BestOnValidation(generator, n=60, classifier=classifier, refresh_batchnorm=True)
+    refreshed = face_metrics.refreshed_generator(generator)
+    by_hand = training.with_refreshed_batchnorm(generator, gan.sample_latent(1000, 8, face_metrics.REFRESH_SEED))
+    for a, b in zip(refreshed.get_weights(), by_hand.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    expected = face_metrics.evaluate_faces(refreshed, keeper.validation, classifier=classifier, seed=11)["fid"]
+    plain = face_metrics.evaluate_faces(generator, keeper.validation, classifier=classifier, seed=11)["fid"]
+    assert keeper.check(10) == pytest.approx(expected, rel=1e-5) and expected != pytest.approx(plain, rel=1e-3)
+    for kept, copied in zip(keeper.best.get_weights(), refreshed.get_weights()):
+        np.testing.assert_allclose(kept, copied, rtol=1e-6)
+    for now, then in zip(generator.get_weights(), before):
+        np.testing.assert_array_equal(now, then)
+
+
 def test_best_on_validation_refuses_too_few_faces():
     from utils.chapters import faces
 

@@ -1,4 +1,4 @@
-"""utils.training: WeightAverage (a moving average of a model's weights) and refresh_batchnorm_statistics."""
+"""utils.training: WeightAverage (a moving average of a model's weights) and with_refreshed_batchnorm."""
 
 from __future__ import annotations
 
@@ -85,27 +85,27 @@ def test_refreshed_statistics_make_inference_equal_to_one_big_training_batch():
     net = _batchnorm_net()
     x = np.random.default_rng(0).normal(2.0, 3.0, (64, 5)).astype("float32")
     stale = np.asarray(net(x, training=False))
-    training.refresh_batchnorm_statistics(net, x, batch_size=16)
-    refreshed = np.asarray(net(x, training=False))
-    one_batch = np.asarray(net(x, training=True))
-    np.testing.assert_allclose(refreshed, one_batch, rtol=1e-4, atol=1e-4)
+    refreshed = training.with_refreshed_batchnorm(net, x, batch_size=16)
+    one_batch = np.asarray(refreshed(x, training=True))
+    np.testing.assert_allclose(np.asarray(refreshed(x, training=False)), one_batch, rtol=1e-4, atol=1e-4)
     assert np.abs(stale - one_batch).max() > 0.5  # the initial statistics (0, 1) were far off
+    np.testing.assert_array_equal(np.asarray(net(x, training=False)), stale)  # the original is untouched
 
 
-def test_refresh_batchnorm_statistics_stores_the_mean_and_biased_variance_of_each_input():
+def test_with_refreshed_batchnorm_stores_the_mean_and_biased_variance_of_each_input():
     net = _batchnorm_net()
     x = np.random.default_rng(1).normal(size=(40, 5)).astype("float32")
-    training.refresh_batchnorm_statistics(net, x, batch_size=7)
+    refreshed = training.with_refreshed_batchnorm(net, x, batch_size=7)
     first_input = np.asarray(net.layers[0](x))
-    bn = net.layers[1]
+    bn = refreshed.layers[1]
     np.testing.assert_allclose(np.asarray(bn.moving_mean), first_input.mean(0), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.asarray(bn.moving_variance), first_input.var(0), rtol=1e-4, atol=1e-5)
 
 
-def test_refresh_batchnorm_statistics_refuses_what_it_cannot_walk():
+def test_with_refreshed_batchnorm_refuses_what_it_cannot_walk():
     inputs = keras.Input((5,))
     functional = keras.Model(inputs, keras.layers.BatchNormalization()(inputs))
     with pytest.raises(TypeError, match="keras.Sequential"):
-        training.refresh_batchnorm_statistics(functional, np.zeros((4, 5), "float32"))
+        training.with_refreshed_batchnorm(functional, np.zeros((4, 5), "float32"))
     with pytest.raises(ValueError, match="at least one input"):
-        training.refresh_batchnorm_statistics(_batchnorm_net(), np.zeros((0, 5), "float32"))
+        training.with_refreshed_batchnorm(_batchnorm_net(), np.zeros((0, 5), "float32"))

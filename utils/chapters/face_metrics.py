@@ -14,7 +14,8 @@ samples predicted with glasses, each mouth, each hair style, compared with real 
 variation distance (half the summed absolute differences of the two shares; 0 = same mix, 1 = disjoint).
 `evaluate_faces` returns all of them; quote the real-vs-real floor at the same N beside any face-FID,
 as chapter 07 does. `BestOnValidation` is chapter 06's stopping rule: it keeps the generator whose face-FID
-on validation faces (another seed) was lowest during training. Images are (N, 64, 64, 3) in [-1, 1] (a
+on validation faces (another seed) was lowest during training; `refreshed_generator` recomputes a weight
+average's BatchNorm statistics. Images are (N, 64, 64, 3) in [-1, 1] (a
 generator's tanh output) unless `value_range` says otherwise.
 """
 
@@ -26,9 +27,10 @@ import numpy as np
 
 from .. import config
 from ..data import to_unit_range
-from ..gan import generate
+from ..gan import generate, sample_latent
 from ..metrics import fid_from_features, precision_recall
 from ..paths import artifact_dir, find_artifact, shown_path
+from ..training import with_refreshed_batchnorm
 from . import synthesis
 
 CHAPTER = "06_faces_project"
@@ -41,6 +43,7 @@ ATTRIBUTES = {"hair_style": synthesis.HAIR_STYLES, "mouth": synthesis.MOUTHS, "g
 CLASSIFIER_SEED = 2  # faces the classifier learns from (chapter 06's GAN trains on seed 1)
 REFERENCE_SEED = 3  # held-out faces every sample set is compared with
 VALIDATION_SEED = 4  # faces that choose which weights to keep (never the held-out seed 3, which judges them)
+REFRESH_SEED = 5  # latent vectors that recompute BatchNorm statistics (`BestOnValidation(refresh_batchnorm=True)`)
 
 _CACHE: dict = {}
 
@@ -230,6 +233,14 @@ def evaluate_faces(generator_or_images, real_images, n: int | None = None, class
 
 
 # ------------------------------------------------------------------------ choosing when to stop
+def refreshed_generator(generator, n: int = 1000):
+    """A copy of `generator` whose BatchNorm statistics are those of its own activations on `n` latent vectors
+    (seed `REFRESH_SEED`; `utils.training.with_refreshed_batchnorm`): what a weight average of G is judged and
+    kept as, since averaging the running statistics along with the weights does not give the right ones."""
+    latent_dim = int(generator.inputs[0].shape[-1])
+    return with_refreshed_batchnorm(generator, sample_latent(n, latent_dim, REFRESH_SEED))
+
+
 class BestOnValidation:
     """Keep the weights a generator had when its face-FID on *validation* faces was lowest.
 
@@ -238,16 +249,18 @@ class BestOnValidation:
     the result, so the final judgement stays unbiased) and copies its weights into `.best` when that
     score is the lowest so far. `scores` maps each checked step to its validation face-FID. The validation
     faces' features are computed here, so loading (or first training) the classifier happens before training.
+    `refresh_batchnorm=True` judges (and keeps) `refreshed_generator(generator)`, as a weight average needs.
     """
 
     def __init__(self, generator, n: int = 500, classifier=None, seed: int = VALIDATION_SEED,
-                 noise_seed: int = 11):
+                 noise_seed: int = 11, refresh_batchnorm: bool = False):
         import keras
 
         if int(n) < 10:  # a Fréchet distance needs a covariance of the 64 features; 500 gives a stable one
             raise ValueError(f"BestOnValidation needs at least 10 validation faces (500 is the default), got {n}")
         self.classifier = get_face_classifier() if classifier is None else classifier
         self.generator, self.noise_seed = generator, noise_seed
+        self.refresh_batchnorm = refresh_batchnorm
         self.validation = labelled_faces(n, seed)[0]
         self._real_features = face_features(self.validation, self.classifier)
         self.best = keras.models.clone_model(generator)
@@ -261,11 +274,11 @@ class BestOnValidation:
 
     def check(self, step: int) -> float:
         """Score the generator now (its validation face-FID, returned); keep its weights if best so far."""
-        fake = face_features(sample_faces(self.generator, len(self.validation), seed=self.noise_seed),
-                             self.classifier)
+        judged = refreshed_generator(self.generator) if self.refresh_batchnorm else self.generator
+        fake = face_features(sample_faces(judged, len(self.validation), seed=self.noise_seed), self.classifier)
         fid = fid_from_features(self._real_features, fake)
         if fid < self.best_fid:
-            self.best.set_weights(self.generator.get_weights())
+            self.best.set_weights(judged.get_weights())
             self.best_step = int(step)
         self.scores[int(step)] = fid
         return fid
