@@ -115,7 +115,7 @@ def test_face_step_is_chapter_02s_step_with_smoothing_on(monkeypatch):
 
     monkeypatch.setattr(F, "make_train_step", spy)
     assert F.make_face_train_step("g", "d", "go", "do", latent_dim=8) == "step"
-    assert seen == {"latent_dim": 8, "real_label": 0.9, "seed": 0}
+    assert seen == {"latent_dim": 8, "real_label": 0.9, "seed": 0, "r1_gamma": 0.0}
 
 
 def test_gan_fit_trains_the_face_networks():

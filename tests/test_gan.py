@@ -218,7 +218,8 @@ def test_lazy_r1_penalises_every_kth_step_with_k_times_gamma():
         g, d = _tiny_pair()
         g_opt, d_opt = keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2)  # SGD: see the test above
         if route == "lazy":
-            step = gan.make_train_step(g, d, g_opt, d_opt, latent_dim=8, seed=9, r1_gamma=2.0, r1_every=3)
+            step = faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=1.0, seed=9,
+                                              r1_gamma=2.0, r1_every=3)
             for _ in range(4):
                 step(real)
         else:
@@ -234,8 +235,8 @@ def test_lazy_r1_penalises_every_kth_step_with_k_times_gamma():
 def test_lazy_r1_rejects_an_interval_that_is_not_a_whole_positive_number(every):
     g, d = _tiny_pair()
     with pytest.raises(ValueError, match="r1_every must be a whole number"):
-        gan.make_train_step(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), latent_dim=8,
-                            r1_gamma=1.0, r1_every=every)
+        faces.make_face_train_step(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), latent_dim=8,
+                                   r1_gamma=1.0, r1_every=every)
 
 
 def test_gan_update_is_repeatable_from_its_seed_and_moves_only_what_its_optimisers_own():

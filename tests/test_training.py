@@ -1,4 +1,4 @@
-"""utils.training: WeightAverage (a moving average of a model's weights) and with_refreshed_batchnorm."""
+"""utils.training.WeightAverage, and face_metrics.with_refreshed_batchnorm (BatchNorm statistics for an average)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from utils import gan, training
+from utils.chapters.face_metrics import with_refreshed_batchnorm
 
 
 def _pair():
@@ -85,7 +86,7 @@ def test_refreshed_statistics_make_inference_equal_to_one_big_training_batch():
     net = _batchnorm_net()
     x = np.random.default_rng(0).normal(2.0, 3.0, (64, 5)).astype("float32")
     stale = np.asarray(net(x, training=False))
-    refreshed = training.with_refreshed_batchnorm(net, x, batch_size=16)
+    refreshed = with_refreshed_batchnorm(net, x, batch_size=16)
     one_batch = np.asarray(refreshed(x, training=True))
     np.testing.assert_allclose(np.asarray(refreshed(x, training=False)), one_batch, rtol=1e-4, atol=1e-4)
     assert np.abs(stale - one_batch).max() > 0.5  # the initial statistics (0, 1) were far off
@@ -95,7 +96,7 @@ def test_refreshed_statistics_make_inference_equal_to_one_big_training_batch():
 def test_with_refreshed_batchnorm_stores_the_mean_and_biased_variance_of_each_input():
     net = _batchnorm_net()
     x = np.random.default_rng(1).normal(size=(40, 5)).astype("float32")
-    refreshed = training.with_refreshed_batchnorm(net, x, batch_size=7)
+    refreshed = with_refreshed_batchnorm(net, x, batch_size=7)
     first_input = np.asarray(net.layers[0](x))
     bn = refreshed.layers[1]
     np.testing.assert_allclose(np.asarray(bn.moving_mean), first_input.mean(0), rtol=1e-4, atol=1e-5)
@@ -106,6 +107,6 @@ def test_with_refreshed_batchnorm_refuses_what_it_cannot_walk():
     inputs = keras.Input((5,))
     functional = keras.Model(inputs, keras.layers.BatchNormalization()(inputs))
     with pytest.raises(TypeError, match="keras.Sequential"):
-        training.with_refreshed_batchnorm(functional, np.zeros((4, 5), "float32"))
+        with_refreshed_batchnorm(functional, np.zeros((4, 5), "float32"))
     with pytest.raises(ValueError, match="at least one input"):
-        training.with_refreshed_batchnorm(_batchnorm_net(), np.zeros((0, 5), "float32"))
+        with_refreshed_batchnorm(_batchnorm_net(), np.zeros((0, 5), "float32"))

@@ -18,8 +18,6 @@ Generators map standard-normal vectors of shape (N, latent_dim) to images in [-1
 
 from __future__ import annotations
 
-import itertools
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -182,39 +180,24 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
 
 
 def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
-                    real_label: float = 1.0, seed: int = 0, r1_gamma: float = 0.0, r1_every: int = 1,
-                    average=None, **options):
+                    real_label: float = 1.0, seed: int = 0, r1_gamma: float = 0.0, average=None, **options):
     """`gan_update` as a `tf.function`: returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`.
 
     The step owns a `SeedGenerator(seed)`, so its noise is repeatable. `options`: `d_loss_fn`, `g_loss_fn`,
     `augment`; `average`: a `utils.training.WeightAverage` of G (or a list of them), updated after every step.
-    `r1_every` = k > 1 is *lazy* R1 (StyleGAN2, Karras et al., 2020): the penalty only on calls 0, k, 2k, ...,
-    with `r1_gamma * k` so that its average pull is unchanged, and the other calls skip its second backward pass.
     """
-    if not (isinstance(r1_every, int) and r1_every >= 1):
-        raise ValueError(f"r1_every must be a whole number >= 1 (1: the penalty on every step), got {r1_every!r}")
     seeds = keras.random.SeedGenerator(seed)
     averages = [] if average is None else list(average) if isinstance(average, (list, tuple)) else [average]
 
-    def compiled(gamma):
-        @tf.function
-        def step(real_images):
-            values = gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
-                                latent_dim, real_label, gamma, **options)
-            for weight_average in averages:
-                weight_average.update()
-            return values
-        return step
+    @tf.function
+    def step(real_images):
+        values = gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
+                            latent_dim, real_label, r1_gamma, **options)
+        for weight_average in averages:
+            weight_average.update()
+        return values
 
-    if r1_every == 1 or not r1_gamma:
-        return compiled(r1_gamma)
-    penalised, plain = compiled(r1_gamma * r1_every), compiled(0.0)  # two graphs; a Python counter picks
-    calls = itertools.count()
-
-    def lazy_step(real_images):
-        return (penalised if next(calls) % r1_every == 0 else plain)(real_images)
-
-    return lazy_step
+    return step
 
 
 class GAN(keras.Model):

@@ -3,8 +3,7 @@
 - `EpochProgressBar`: a tqdm bar over the epochs of `fit(verbose=0)`, showing the latest logs;
 - `TimeBudget`: stops `fit()` once a wall-clock budget is spent, so a notebook keeps its 10 minutes;
 - `snapshot_weights` / `max_weight_change`: did a step move a model, and by how much;
-- `WeightAverage`: an exponential moving average of a model's weights (chapter 06: sample from it);
-- `with_refreshed_batchnorm`: a copy of a model with BatchNorm statistics recomputed (for an averaged G).
+- `WeightAverage`: an exponential moving average of a model's weights (chapter 06: sample from it).
 
 The weight helpers look at *all* of a model's weights (`model.weights`), not only the trainable ones:
 a model frozen with `trainable = False` has no trainable weights, yet a buggy step can still change it
@@ -93,31 +92,3 @@ class WeightAverage:
         d = keras.ops.minimum(self.decay, (1.0 + self.updates) / (self.warmup + self.updates))
         for averaged, current in zip(self.average.weights, self.model.weights):
             averaged.assign(d * averaged + (1.0 - d) * current)
-
-
-def with_refreshed_batchnorm(model, inputs, batch_size: int = 256):
-    """A copy of `model` (same weights) whose BatchNorm layers hold the exact statistics of their inputs.
-
-    A `WeightAverage` averages BatchNorm's running statistics along with the weights, but the averaged
-    weights give activations whose statistics are not the average of the past ones. This copies a
-    `keras.Sequential` model, runs `inputs` (e.g. 1,000 latent vectors for a generator) through the copy
-    layer by layer in inference mode and, at each BatchNorm, stores the mean and the (biased) variance over
-    all of them, as BigGAN's "standing statistics" do. `model` itself is left as it was.
-    """
-    if not isinstance(model, keras.Sequential):
-        raise TypeError(f"with_refreshed_batchnorm walks a keras.Sequential, got {type(model).__name__}")
-    outputs = [np.asarray(inputs[i:i + batch_size], "float32") for i in range(0, len(inputs), batch_size)]
-    if not outputs:
-        raise ValueError("with_refreshed_batchnorm needs at least one input")
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    for layer in copy.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            axes = tuple(range(outputs[0].ndim - 1))  # every axis but the channels
-            count = sum(int(np.prod([x.shape[a] for a in axes])) for x in outputs)
-            mean = sum(x.astype("float64").sum(axes) for x in outputs) / count
-            variance = sum(((x - mean) ** 2).sum(axes) for x in outputs) / count
-            layer.moving_mean.assign(mean.astype("float32"))
-            layer.moving_variance.assign(variance.astype("float32"))
-        outputs = [np.asarray(layer(x, training=False)) for x in outputs]
-    return copy

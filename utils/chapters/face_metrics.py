@@ -30,7 +30,6 @@ from ..data import to_unit_range
 from ..gan import generate, sample_latent
 from ..metrics import fid_from_features, precision_recall
 from ..paths import artifact_dir, find_artifact, shown_path
-from ..training import with_refreshed_batchnorm
 from . import synthesis
 
 CHAPTER = "06_faces_project"
@@ -233,9 +232,39 @@ def evaluate_faces(generator_or_images, real_images, n: int | None = None, class
 
 
 # ------------------------------------------------------------------------ choosing when to stop
+def with_refreshed_batchnorm(model, inputs, batch_size: int = 256):
+    """A copy of `model` (same weights) whose BatchNorm layers hold the exact statistics of their inputs.
+
+    A `WeightAverage` averages BatchNorm's running statistics along with the weights, but the averaged
+    weights give activations whose statistics are not the average of the past ones. This copies a
+    `keras.Sequential` model, runs `inputs` (e.g. 1,000 latent vectors for a generator) through the copy
+    layer by layer in inference mode and, at each BatchNorm, stores the mean and the (biased) variance over
+    all of them, as BigGAN's "standing statistics" do. `model` itself is left as it was.
+    """
+    import keras
+
+    if not isinstance(model, keras.Sequential):
+        raise TypeError(f"with_refreshed_batchnorm walks a keras.Sequential, got {type(model).__name__}")
+    outputs = [np.asarray(inputs[i:i + batch_size], "float32") for i in range(0, len(inputs), batch_size)]
+    if not outputs:
+        raise ValueError("with_refreshed_batchnorm needs at least one input")
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    for layer in copy.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            axes = tuple(range(outputs[0].ndim - 1))  # every axis but the channels
+            count = sum(int(np.prod([x.shape[a] for a in axes])) for x in outputs)
+            mean = sum(x.astype("float64").sum(axes) for x in outputs) / count
+            variance = sum(((x - mean) ** 2).sum(axes) for x in outputs) / count
+            layer.moving_mean.assign(mean.astype("float32"))
+            layer.moving_variance.assign(variance.astype("float32"))
+        outputs = [np.asarray(layer(x, training=False)) for x in outputs]
+    return copy
+
+
 def refreshed_generator(generator, n: int = 1000):
     """A copy of `generator` whose BatchNorm statistics are those of its own activations on `n` latent vectors
-    (seed `REFRESH_SEED`; `utils.training.with_refreshed_batchnorm`): what a weight average of G is judged and
+    (seed `REFRESH_SEED`; `with_refreshed_batchnorm`): what a weight average of G is judged and
     kept as, since averaging the running statistics along with the weights does not give the right ones."""
     latent_dim = int(generator.inputs[0].shape[-1])
     return with_refreshed_batchnorm(generator, sample_latent(n, latent_dim, REFRESH_SEED))

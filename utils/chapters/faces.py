@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -25,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..gan import make_train_step
+from ..gan import gan_update, make_train_step
 
 LATENT_DIM = 100
 IMAGE_SIZE = 64
@@ -184,7 +185,8 @@ ARTICLE_GENERATOR_STACK = [("up", 2), ("conv", 3, 1, "valid")] * 6  # after the 
 
 # ------------------------------------------------------------------------------------ training
 def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
-                         real_label: float = 0.9, seed: int = 0, **options):
+                         real_label: float = 0.9, seed: int = 0, r1_gamma: float = 0.0, r1_every: int = 1,
+                         **options):
     """Chapter 02's GAN step (`utils.gan.make_train_step`) with this project's default real label of 0.9.
 
     D is updated on a real and a fake batch, then G with fresh noise (non-saturating loss, logits).
@@ -192,9 +194,32 @@ def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, lat
     probabilities D gives to real and to fake images (before D's update). For `fit()`, use
     `utils.gan.GAN(generator, discriminator, latent_dim, real_label=0.9)`: the same step as `train_step`.
     `options` go to `make_train_step` (`average=` a `utils.training.WeightAverage`, `augment=`).
+    `r1_every` = k > 1 is *lazy* R1 (StyleGAN2, Karras et al., 2020): the penalty only on calls 0, k, 2k, ...,
+    with `r1_gamma * k` so that its average pull is unchanged; the other calls skip its second backward pass.
+    Both compiled steps share one `SeedGenerator`, so the noise is that of a single step.
     """
-    return make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim=latent_dim,
-                           real_label=real_label, seed=seed, **options)
+    if not (isinstance(r1_every, int) and r1_every >= 1):
+        raise ValueError(f"r1_every must be a whole number >= 1 (1: the penalty on every step), got {r1_every!r}")
+    if r1_every == 1 or not r1_gamma:
+        return make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim=latent_dim,
+                               real_label=real_label, seed=seed, r1_gamma=r1_gamma, **options)
+    seeds = keras.random.SeedGenerator(seed)
+    average = options.pop("average", None)
+    averages = [] if average is None else list(average) if isinstance(average, (list, tuple)) else [average]
+
+    def compiled(gamma):
+        @tf.function
+        def step(real_images):
+            values = gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
+                                latent_dim, real_label, gamma, **options)
+            for weight_average in averages:
+                weight_average.update()
+            return values
+        return step
+
+    penalised, plain = compiled(r1_gamma * r1_every), compiled(0.0)  # two graphs; a Python counter picks
+    calls = itertools.count()
+    return lambda real_images: (penalised if next(calls) % r1_every == 0 else plain)(real_images)
 
 
 # -------------------------------------------------------------------------------- augmentation
