@@ -20,18 +20,18 @@ training steps, only the update.
   batch128   batches of 128
   lr4e-4     both learning rates 4e-4
   ttur       D 4e-4, G 1e-4 (two time-scale update rule, Heusel et al., 2017)
-  batch32-decay  batches of 32, both learning rates decaying linearly to 0 over 2,000 steps (chapter 06's run)
-  batch32-r1     batches of 32 + R1 penalty on real images, gamma 1 (as chapter 03): chapter 06's recipe now
+  batch32-decay  batches of 32, both learning rates decaying linearly to 0 over 2,000 steps (chapter 06's run then)
+  batch32-r1     batches of 32 + R1 penalty on real images, gamma 1 (as chapter 03)
   batch32-d64    batches of 32 + D with 64 filters
-  batch32-r1-g0.25, batch32-r1-g2, batch32-r1-g4   chapter 06's recipe with a weaker (gamma 0.25) or stronger
-                 (2, 4) R1 penalty
-  batch32-r1-bilinear  chapter 06's recipe with bilinear instead of nearest-neighbour resizing in G
-  batch32-r1-lazy4     chapter 06's recipe with lazy R1: the penalty (gamma 4) every 4th step only
-  batch32-r1-full16    chapter 06's recipe with one more convolution in G at 64x64 (16 filters)
+  batch32-r1-g0.25, batch32-r1-g2, batch32-r1-g4   batch32-r1 with a weaker (gamma 0.25) or stronger
+                 (2, 4) R1 penalty; batch32-r1-g2, scored with --refresh-bn, is chapter 06's recipe now
+  batch32-r1-bilinear  batch32-r1 with bilinear instead of nearest-neighbour resizing in G
+  batch32-r1-lazy4     batch32-r1 with lazy R1: the penalty (gamma 4) every 4th step only
+  batch32-r1-full16    batch32-r1 with one more convolution in G at 64x64 (16 filters)
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
-The curve of chapter 06's recipe over its own budget, two seeds, scored every two minutes:
+The curve of chapter 06's first recipe over its own budget, two seeds, scored every two minutes:
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes chapter06 \
       --budget 480 --score-at 120 240 360 --seeds 0 1
 With --refresh-bn, each average is also scored with its BatchNorm statistics recomputed (a copy).
@@ -40,6 +40,9 @@ for the last weights and each average it then prints the held-out row of the mar
 (`face_metrics.BestOnValidation`, what chapter 06 keeps):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes chapter06 --seeds 42 \
       --budget 600 --score-at $(seq 40 40 560) --validate --averages 0.999/4
+Chapter 06's recipe now, as its notebook keeps it (docs/results.md, section 7g):
+  flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes batch32-r1-g2 --seeds 42 \
+      --budget 420 --score-at $(seq 40 40 400) --validate --averages 0.999/4 --refresh-bn
 """
 
 from __future__ import annotations

@@ -162,8 +162,8 @@ def test_jit_batch_reports_a_failing_setting_and_compares_with_the_chapters_own(
     assert "failed: RuntimeError" in text and "\n" not in rows[4]["note"]
 
 
-# batch32-r1: R1 through spectral norm (chapter 06's recipe); lazy4: two graphs; full16: another G
-@pytest.mark.parametrize("recipe", ["chapter06", "batch32-r1", "batch32-r1-lazy4", "batch32-r1-full16"])
+# batch32-r1-g2: R1 through spectral norm (chapter 06's recipe); lazy4: two graphs; full16: another G
+@pytest.mark.parametrize("recipe", ["chapter06", "batch32-r1-g2", "batch32-r1-lazy4", "batch32-r1-full16"])
 def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(monkeypatch, recipe):
     recipes = _load_benchmark("faces_recipes")
     monkeypatch.setitem(recipes.BASE, "g_filters", 16)  # small networks: the loop is under test
@@ -176,9 +176,11 @@ def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(mo
     assert rows[0][2] == list(recipes.AVERAGES) and (0.999, 4) in recipes.AVERAGES  # chapter 06's average
     notebook = (REPO_ROOT / "solutions" / "06_faces_project.ipynb").read_text()
     assert "EMA_DECAY, EMA_WARMUP = 0.999, 4" in notebook
-    # batch32-r1 is chapter 06's recipe now: the benchmark and the notebook must not drift apart
-    assert recipes.RECIPES["batch32-r1"] == dict(batch=32, r1_gamma=1.0)
-    assert "BATCH = 32\\n" in notebook and "R1_GAMMA = 1.0 " in notebook
+    # batch32-r1-g2, judged with refreshed BatchNorm statistics (--refresh-bn), is chapter 06's recipe now:
+    # the benchmark and the notebook must not drift apart
+    assert recipes.RECIPES["batch32-r1-g2"] == dict(batch=32, r1_gamma=2.0)
+    assert "BATCH = 32\\n" in notebook and "R1_GAMMA = 2.0 " in notebook
+    assert "refresh_batchnorm=True" in notebook
 
 
 def test_faces_recipes_validate_picks_the_mark_with_the_best_validation_score(monkeypatch, capsys):

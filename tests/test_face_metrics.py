@@ -111,7 +111,7 @@ def test_best_on_validation_can_judge_and_keep_the_generator_with_refreshed_batc
     (BatchNorm statistics recomputed on REFRESH_SEED's latents), and the generator itself is not changed."""
     import keras
 
-    from utils import gan
+    from utils import config, gan
     from utils.chapters import faces
 
     keras.utils.set_random_seed(1)
@@ -119,7 +119,9 @@ def test_best_on_validation_can_judge_and_keep_the_generator_with_refreshed_batc
     before = generator.get_weights()
     keeper = face_metrics.BestOnValidation(generator, n=60, classifier=classifier, refresh_batchnorm=True)
     refreshed = face_metrics.refreshed_generator(generator)
-    by_hand = face_metrics.with_refreshed_batchnorm(generator, gan.sample_latent(1000, 8, face_metrics.REFRESH_SEED))
+    n_refresh = config.pick(256, 1000)  # refreshed_generator's default: 1,000 latents in full mode
+    latents = gan.sample_latent(n_refresh, 8, face_metrics.REFRESH_SEED)
+    by_hand = face_metrics.with_refreshed_batchnorm(generator, latents)
     for a, b in zip(refreshed.get_weights(), by_hand.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     expected = face_metrics.evaluate_faces(refreshed, keeper.validation, classifier=classifier, seed=11)["fid"]
