@@ -266,7 +266,7 @@ def refreshed_generator(generator, n: int | None = None):
     """A copy of `generator` whose BatchNorm statistics are those of its own activations on `n` latent vectors
     (seed `REFRESH_SEED`; `with_refreshed_batchnorm`): what a weight average of G is judged and
     kept as, since averaging the running statistics along with the weights does not give the right ones.
-    `n` defaults to 1,000 in full mode and 256 in fast mode (a 64x64 G takes about 1.6 s for 1,000 on 2 cores)."""
+    `n` defaults to 1,000 in full mode and 256 in fast mode (chapter 06's G takes about 1.6 s for 1,000 on 2 cores)."""
     n = config.pick(256, 1000) if n is None else int(n)
     latent_dim = int(generator.inputs[0].shape[-1])
     return with_refreshed_batchnorm(generator, sample_latent(n, latent_dim, REFRESH_SEED))
