@@ -206,3 +206,14 @@ def test_faces_recipes_validate_picks_the_mark_with_the_best_validation_score(mo
         assert any(row in picked_rows for row in best_rows), (model, marked, picked_rows)
     with pytest.raises(SystemExit):
         recipes.main(["--averages", "0.999"])
+
+
+def test_steps_per_execution_benchmark_trains_chapter_03s_model_for_its_budget():
+    spe = _load_benchmark("dcgan_steps_per_execution")
+    x = np.random.default_rng(0).uniform(-1, 1, (96, 28, 28, 1)).astype("float32")
+    model, steps, seconds = spe.train_with_fit(x, 0.5, 4, seed=3)
+    assert model.steps_per_execution == 4 and model.r1_gamma == 1.0 and model.real_label == 1.0
+    assert model.generator.name == "dcgan_generator" and seconds >= 0.5  # TimeBudget stopped it
+    assert steps >= 1 and steps == int(model.g_optimizer.iterations)  # one D and one G update per step
+    with pytest.raises(SystemExit):
+        spe.main(["--spe", "0"])
