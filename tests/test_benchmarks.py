@@ -215,5 +215,10 @@ def test_steps_per_execution_benchmark_trains_chapter_03s_model_for_its_budget()
     assert model.steps_per_execution == 4 and model.r1_gamma == 1.0 and model.real_label == 1.0
     assert model.generator.name == "dcgan_generator" and seconds >= 0.5  # TimeBudget stopped it
     assert steps >= 1 and steps == int(model.g_optimizer.iterations)  # one D and one G update per step
-    with pytest.raises(SystemExit):
-        spe.main(["--spe", "0"])
+    assert steps % 3 == 0  # 96 images at batch 32: whole epochs of 3 steps, one execution each (fit stops between)
+    for optimizer in (model.d_optimizer, model.g_optimizer):  # chapter 03's Adam
+        assert float(optimizer.learning_rate) == pytest.approx(2e-4) and float(optimizer.beta_1) == 0.5
+    for bad in (["--spe", "0"], ["--budget", "nan"], ["--budget", "0"], ["--seeds", "-1"]):
+        with pytest.raises(SystemExit) as stopped:
+            spe.main(bad)
+        assert stopped.value.code == 2, bad

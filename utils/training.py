@@ -41,7 +41,8 @@ class EpochProgressBar(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops `fit()` once `seconds` of wall-clock time have passed (checked after every batch)."""
+    """Stops `fit()` once `seconds` of wall-clock time have passed (checked after every batch, or every N with
+    `compile(steps_per_execution=N)`: Keras calls batch callbacks once per execution)."""
 
     def __init__(self, seconds: float):
         super().__init__()
