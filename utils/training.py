@@ -41,8 +41,7 @@ class EpochProgressBar(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops `fit()` once `seconds` of wall-clock time have passed (checked after every batch, or every N with
-    `compile(steps_per_execution=N)`: Keras calls batch callbacks once per execution)."""
+    """Stops `fit()` once `seconds` of wall-clock time have passed (checked per steps_per_execution batches)."""
 
     def __init__(self, seconds: float):
         super().__init__()
