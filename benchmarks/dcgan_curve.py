@@ -35,14 +35,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet TensorFlow before it
 
 import keras  # noqa: E402
 from _budgets import budget_checkpoints  # noqa: E402
+from _digits import classifier_and_floor, format_scores, load_digits, score_generator  # noqa: E402
 from dcgan_vs_tutorial import CONFIGS  # noqa: E402
 
 import utils  # noqa: E402
 from utils import gan  # noqa: E402
 from utils.chapters import faces  # noqa: E402
 from utils.training import WeightAverage  # noqa: E402
-
-KEYS = ("fid", "score", "precision", "recall")
 
 
 def train_curve(x_train, budgets, score, seed=0, ema=0.999, augment=None, config="course"):
@@ -66,10 +65,6 @@ def train_curve(x_train, budgets, score, seed=0, ema=0.999, augment=None, config
         yield row
 
 
-def _scores(values):
-    return "  ".join(f"FID {values[k]:6.2f}" if k == "fid" else f"{k} {values[k]:.2f}" for k in KEYS)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budgets", type=float, nargs="+", default=[600.0, 1200.0, 2400.0],
@@ -91,26 +86,16 @@ def main(argv=None) -> int:
         except ValueError as error:
             parser.error(str(error))
 
-    from utils import metrics
-
-    data = utils.load_mnist()
-    x_train = utils.scale_images(data.x_train, to="tanh")
-    real_test = utils.scale_images(data.x_test, to="tanh")
-    if not 3 < args.samples <= len(real_test):
-        parser.error(f"--samples must be between 4 and {len(real_test)} (the held-out digits)")
+    data, x_train, real_test = load_digits(parser, args.samples)
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(utils.env_report(data.source))
     print(f"started {started}; CPU cores visible: {os.cpu_count()}; budgets "
           f"{', '.join(f'{b:.0f}' for b in sorted(args.budgets))} s; EMA decay {args.ema or 'off'}; "
           f"augmentation {args.augment or 'none'}; seed {args.seed}")
-    classifier = metrics.get_classifier(data, verbose=True)
-    floor = metrics.evaluate_generator(x_train[: args.samples], real_test, n=args.samples, classifier=classifier)
-    floor = {k: float(floor[k]) for k in KEYS}
-    print(f"floor (real training digits against the held-out ones, N={args.samples}): {_scores(floor)}")
+    classifier, floor = classifier_and_floor(data, x_train, real_test, args.samples)
 
     def score(generator):
-        result = metrics.evaluate_generator(generator, real_test, n=args.samples, classifier=classifier, seed=7)
-        return {k: float(result[k]) for k in KEYS}
+        return score_generator(generator, real_test, args.samples, classifier)
 
     rows = []
     for row in train_curve(x_train, args.budgets, score, seed=args.seed, ema=args.ema, augment=args.augment):
@@ -118,7 +103,7 @@ def main(argv=None) -> int:
         print(f"{row['budget']:5.0f} s: {row['steps']:6d} steps ({row['images_seen']:,} images)", flush=True)
         for kind in ("raw", "ema"):
             if kind in row:
-                print(f"    {kind} G: {_scores(row[kind])}", flush=True)
+                print(f"    {kind} G: {format_scores(row[kind])}", flush=True)
 
     print(f"\nsummary (N={args.samples}; floor FID {floor['fid']:.2f}, score {floor['score']:.2f}, "
           f"precision {floor['precision']:.2f}, recall {floor['recall']:.2f}):")

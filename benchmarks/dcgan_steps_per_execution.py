@@ -41,12 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet TensorFlow before it loads
 
 import keras  # noqa: E402
+from _digits import classifier_and_floor, format_scores, load_digits, score_generator  # noqa: E402
 from dcgan_vs_tutorial import CONFIGS  # noqa: E402
 
 import utils  # noqa: E402
 from utils import gan, training  # noqa: E402
-
-KEYS = ("fid", "score", "precision", "recall")
 
 
 def train_with_fit(x_train, budget, steps_per_execution, seed=0, config="course"):
@@ -63,10 +62,6 @@ def train_with_fit(x_train, budget, steps_per_execution, seed=0, config="course"
     model.fit(dataset, epochs=1_000_000, verbose=0, shuffle=False, callbacks=[training.TimeBudget(budget)])
     seconds = time.perf_counter() - start
     return model, int(model.d_optimizer.iterations), seconds  # one D update per step
-
-
-def _scores(values):
-    return "  ".join(f"FID {values[k]:6.2f}" if k == "fid" else f"{k} {values[k]:.2f}" for k in KEYS)
 
 
 def main(argv=None) -> int:
@@ -86,34 +81,24 @@ def main(argv=None) -> int:
     if min(args.seeds) < 0:
         parser.error("--seeds must be whole numbers >= 0 (Keras's seeds are unsigned)")
 
-    from utils import metrics
-
-    data = utils.load_mnist()
-    x_train = utils.scale_images(data.x_train, to="tanh")
-    real_test = utils.scale_images(data.x_test, to="tanh")
-    if not 3 < args.samples <= len(real_test):
-        parser.error(f"--samples must be between 4 and {len(real_test)} (the held-out digits)")
+    data, x_train, real_test = load_digits(parser, args.samples)
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(utils.env_report(data.source))
     print(f"started {started}; CPU cores visible: {os.cpu_count()}; budget {args.budget:.0f} s; "
           f"steps_per_execution {args.spe}; seeds {args.seeds}")
-    classifier = metrics.get_classifier(data, verbose=True)
-    floor = metrics.evaluate_generator(x_train[: args.samples], real_test, n=args.samples, classifier=classifier)
-    print(f"floor (real training digits against the held-out ones, N={args.samples}): "
-          f"{_scores({k: float(floor[k]) for k in KEYS})}")
+    classifier, floor = classifier_and_floor(data, x_train, real_test, args.samples)
 
     rows = []
     for i, seed in enumerate(args.seeds):
         for spe in args.spe if i % 2 == 0 else args.spe[::-1]:  # reversed every second seed
             model, steps, seconds = train_with_fit(x_train, args.budget, spe, seed=seed)
-            result = metrics.evaluate_generator(model.generator, real_test, n=args.samples, classifier=classifier,
-                                                seed=7)
-            row = {"seed": seed, "spe": spe, "steps": steps, "seconds": seconds, **{k: float(result[k]) for k in KEYS}}
+            scores = score_generator(model.generator, real_test, args.samples, classifier)
+            row = {"seed": seed, "spe": spe, "steps": steps, "seconds": seconds, **scores}
             rows.append(row)
             print(f"seed {seed}, steps_per_execution {spe}: {steps:,} steps in {seconds:.0f} s "
-                  f"({steps / seconds:.1f} steps/s)  {_scores(row)}", flush=True)
+                  f"({steps / seconds:.1f} steps/s)  {format_scores(scores)}", flush=True)
 
-    print(f"\nsummary (N={args.samples}; floor FID {float(floor['fid']):.2f}):")
+    print(f"\nsummary (N={args.samples}; floor FID {floor['fid']:.2f}):")
     print(f"  {'spe':>4s} {'seed':>5s} {'steps':>7s} {'steps/s':>8s} {'FID':>7s} {'score':>6s} {'prec.':>6s} "
           f"{'recall':>6s}")
     for row in rows:
