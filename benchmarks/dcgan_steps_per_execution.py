@@ -17,8 +17,8 @@ The runs of one seed share their initial weights, batches and noise stream, so t
 path and the setting with more steps simply gets further along it in the same time: read small FID gaps as noise
 (a GAN's FID wobbles from checkpoint to checkpoint) unless several seeds agree. The order of the settings is
 reversed on every second seed (1, 8; then 8, 1), so a steady drift of a shared machine's speed does not always
-fall on the same setting. Unlike the chapter, no progress callbacks run inside the budget, so the step counts
-are a little higher than the chapter's at the same speed.
+fall on the same setting. Unlike the chapter, no progress callbacks run inside the budget, so compare the step
+counts with each other, not with the chapter's.
 
 Run on 2 CPU cores, serialised with the other jobs (about 8 minutes a run):
   flock /tmp/course_cpu.lock env COURSE_DATA_DIR=/work/shared/data/mnist \\
