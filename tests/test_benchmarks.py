@@ -137,6 +137,42 @@ def test_dcgan_curve_scores_raw_and_averaged_generator_at_each_budget():
     assert "ema" not in next(curve.train_curve(x, [0.01], fake_score, ema=0.0))
 
 
+def test_dcgan_curve_changes_one_thing_in_chapter_03s_recipe(monkeypatch):
+    curve = _load_benchmark("dcgan_curve")
+    built, calls = {}, []
+    real_make_step = curve.faces.make_face_train_step
+
+    def spying_make_step(g, d, g_optimizer, d_optimizer, **kwargs):
+        built.update(kwargs, g_lr=float(g_optimizer.learning_rate), d_lr=float(d_optimizer.learning_rate))
+        step = real_make_step(g, d, g_optimizer, d_optimizer, **kwargs)
+        return lambda batch: (calls.append(int(batch.shape[0])), step(batch))[1]
+
+    monkeypatch.setattr(curve.faces, "make_face_train_step", spying_make_step)
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype("float32")
+    row = next(curve.train_curve(x, [0.05], lambda g: {}, ema=0.0))
+    assert built["r1_gamma"] == 1.0 and built["r1_every"] == 1 and built["real_label"] == 1.0
+    assert built["g_lr"] == pytest.approx(2e-4) and built["d_lr"] == pytest.approx(2e-4)
+    assert len(calls) == row["steps"] + 1  # one call traces the step before the clock starts
+
+    calls.clear()
+    changes = dict(batch=16, d_lr=4e-4, g_lr=1e-4, r1_gamma=4.0, r1_every=4)
+    row = next(curve.train_curve(x, [0.05], lambda g: {}, ema=0.0, **changes))
+    assert built["r1_gamma"] == 4.0 and built["r1_every"] == 4  # the step multiplies gamma by 4 itself
+    assert built["g_lr"] == pytest.approx(1e-4) and built["d_lr"] == pytest.approx(4e-4)
+    assert set(calls) == {16} and row["images_seen"] == row["steps"] * 16
+    assert len(calls) == row["steps"] + 2  # lazy R1: both graphs traced before the clock starts
+    with pytest.raises(ValueError, match="unknown recipe changes"):
+        next(curve.train_curve(x, [0.05], lambda g: {}, ema=0.0, beta_1=0.9))
+
+
+@pytest.mark.parametrize("bad", [["--r1-every", "0"], ["--batch", "0"], ["--d-lr", "nan"], ["--r1-gamma", "-1"]])
+def test_dcgan_curve_rejects_a_bad_recipe_before_loading_data(bad, capsys):
+    curve = _load_benchmark("dcgan_curve")
+    with pytest.raises(SystemExit) as stop:
+        curve.main(bad)
+    assert stop.value.code == 2 and "error" in capsys.readouterr().err
+
+
 def test_jit_batch_reports_a_failing_setting_and_compares_with_the_chapters_own():
     jit = _load_benchmark("jit_batch")
 
