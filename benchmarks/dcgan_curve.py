@@ -8,9 +8,9 @@ split of the t10k files). The model trains once; each time its training clock pa
 and 2400 s) the clock stops and 2,000 samples are scored with chapter 07's metrics
 (`utils.metrics.evaluate_generator`, seed 7): classifier-FID against the held-out digits (lower is better; the
 real-vs-real floor at the same N is printed), the Inception-style score (real digits: about 9.6 of 10), k-NN
-precision and recall. Both the raw generator and an exponential moving
-average of its weights (`utils.training.WeightAverage`, updated inside the compiled step; `--ema 0` turns it
-off) are scored, from the same run: the average costs a little training time, which both pay.
+precision and recall. Both the raw generator and an exponential moving average of its weights
+(`utils.training.WeightAverage`, updated inside the compiled step; `--ema 0` turns it off) are scored, from the
+same run: the average costs a little training time, which both pay.
 
 `--augment POLICY` adds differentiable augmentation for D (`utils.chapters.faces.diff_augment`, e.g.
 translation,cutout): real and generated images are augmented alike before D, in both players' updates.
