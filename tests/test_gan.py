@@ -297,6 +297,41 @@ def test_diff_augment_is_differentiable_and_rejects_unknown_policies():
         faces.diff_augment(x, keras.random.SeedGenerator(0), "translation,flip")
 
 
+def _numpy_gaussian_blur(image, sigma, radius):
+    """The reference: a 2-D Gaussian (the outer product of the 1-D taps) over mirrored edges, pixel by pixel."""
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel = np.outer(taps, taps) / taps.sum() ** 2
+    padded = np.pad(image, ((radius, radius), (radius, radius), (0, 0)), mode="reflect")
+    h, w, _ = image.shape
+    return np.stack([[np.tensordot(kernel, padded[i:i + 2 * radius + 1, j:j + 2 * radius + 1], axes=2)
+                      for j in range(w)] for i in range(h)])
+
+
+def test_gaussian_blur_matches_a_direct_2d_convolution_and_sigma_0_is_the_identity():
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 20, 20, 3)).astype("float32")
+    blurred = np.asarray(faces.gaussian_blur(x, 1.5, radius=4))
+    for image, got in zip(x, blurred):
+        np.testing.assert_allclose(got, _numpy_gaussian_blur(image, 1.5, 4), atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(faces.gaussian_blur(x, 0.0)), x)  # no blur: exactly unchanged
+    flat = np.full((1, 20, 20, 3), 0.3, "float32")  # mirrored edges: a flat image stays flat to the border
+    np.testing.assert_allclose(np.asarray(faces.gaussian_blur(flat, 2.0)), flat, atol=1e-6)
+
+
+def test_gaussian_blur_fades_through_a_variable_in_one_graph_and_is_differentiable():
+    sigma = tf.Variable(2.0)
+    blur = tf.function(lambda images: faces.gaussian_blur(images, sigma))
+    x = tf.constant(np.random.default_rng(1).uniform(-1, 1, (4, 16, 16, 1)).astype("float32"))
+    strong = float(tf.math.reduce_std(blur(x)))
+    sigma.assign(0.0)
+    np.testing.assert_array_equal(blur(x).numpy(), x.numpy())  # the same graph, now with no blur
+    assert strong < 0.5 * float(tf.math.reduce_std(x))
+    assert blur.experimental_get_tracing_count() == 1
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(faces.gaussian_blur(x, 1.0) ** 2)
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(total, x)))) > 0
+
+
 def test_train_step_with_augment_and_average_moves_the_average():
     g, d = gan.build_dcgan_generator(8, filters=8), gan.build_dcgan_discriminator(filters=8)
     average = training.WeightAverage(g, decay=0.5)

@@ -264,6 +264,27 @@ def diff_augment(images, seeds, policy: str = "translation,cutout"):
     return x
 
 
+def gaussian_blur(images, sigma, radius: int = 6):
+    """Blur a batch (N, H, W, C) with a Gaussian of `sigma` pixels (a number or a scalar tensor), cut at `radius`.
+
+    Differentiable and separable (one pass along each axis), edges mirrored so the border does not darken.
+    `sigma` 0 returns the images unchanged (the kernel is then exactly one tap), so one compiled step can fade
+    the blur out by changing a `tf.Variable`: a blur schedule (StyleGAN3, Karras et al., 2021, blurs every image
+    D sees at the start of training and fades it), where D first judges only the coarse layout of a face.
+    """
+    x = tf.convert_to_tensor(images, tf.float32)
+    channels = x.shape[-1]
+    offsets = tf.range(-radius, radius + 1, dtype=tf.float32)
+    sigma = tf.maximum(tf.cast(sigma, tf.float32), 1e-2)  # exp(-1 / (2 * 1e-4)) is exactly 0 in float32
+    taps = tf.exp(-0.5 * tf.square(offsets / sigma))
+    taps = taps / tf.reduce_sum(taps)
+    x = tf.pad(x, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
+    along_rows = tf.tile(tf.reshape(taps, (-1, 1, 1, 1)), [1, 1, channels, 1])
+    along_cols = tf.reshape(along_rows, (1, -1, channels, 1))
+    x = tf.nn.depthwise_conv2d(x, along_rows, strides=[1, 1, 1, 1], padding="VALID")
+    return tf.nn.depthwise_conv2d(x, along_cols, strides=[1, 1, 1, 1], padding="VALID")
+
+
 # --------------------------------------------------------------------------------- checkpoints
 class TrainingCheckpoint:
     """Save generator, discriminator and both optimizers every N steps; resume only a matching run.
