@@ -29,8 +29,9 @@ training steps, only the update.
   batch32-r1-lazy4     batch32-r1 with lazy R1: the penalty (gamma 4) every 4th step only
   batch32-r1-full16    batch32-r1 with one more convolution in G at 64x64 (16 filters)
   batch32-r1-g2-blur   chapter 06's recipe now with a blur schedule: every image D sees (real and fake, in D's
-                 and G's step) is blurred (`faces.gaussian_blur`, sigma 2 pixels at step 0, fading linearly to
-                 none at step 500; StyleGAN3's schedule), so D judges the coarse layout first: a resolution
+                 and G's step) is blurred (`faces.make_face_train_step(blur_sigma=2, blur_fade_steps=500)`:
+                 sigma 2 pixels at step 0, fading linearly to none at step 500; StyleGAN3's schedule), so D
+                 judges the coarse layout first: a resolution
                  schedule at the same cost per step (a growing network, 32x32 first, would need other layers)
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
@@ -94,7 +95,6 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
     (budget, steps, generator, averages). Only the steps are timed (`_budgets.budget_checkpoints`), so
     scoring at a budget costs no training time: one run scored at 120, 240 and 480 s is its curve."""
     import keras
-    import tensorflow as tf
 
     from utils import training
     from utils.chapters import faces
@@ -108,9 +108,6 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
     options = {}
     if cfg["augment"]:
         options["augment"] = lambda images, seeds: faces.diff_augment(images, seeds, cfg["augment"])
-    if cfg["blur_sigma"]:
-        sigma = tf.Variable(float(cfg["blur_sigma"]), trainable=False)  # read by the compiled step
-        options["augment"] = lambda images, seeds: faces.gaussian_blur(images, sigma)
     def adam(rate):
         if cfg["decay_steps"]:  # linear decay to 0, then 0 (a run past decay_steps stops learning)
             rate = keras.optimizers.schedules.PolynomialDecay(rate, cfg["decay_steps"], end_learning_rate=0.0)
@@ -118,25 +115,13 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
 
     step = faces.make_face_train_step(generator, discriminator, adam(cfg["g_lr"]), adam(cfg["d_lr"]), seed=seed,
                                       r1_gamma=cfg["r1_gamma"], r1_every=cfg["r1_every"], average=averages,
+                                      blur_sigma=cfg["blur_sigma"], blur_fade_steps=cfg["blur_fade"],
                                       **options)
-    if cfg["blur_sigma"]:
-        step = _with_fading_blur(step, sigma, cfg["blur_sigma"], cfg["blur_fade"])
     batches = _dataset(train_faces, cfg["batch"], seed)
     for _ in range(2):  # trace before the clock starts (lazy R1 has two graphs: with and without the penalty)
         step(next(iter(batches)))
     for budget, steps, _ in budget_checkpoints(step, batches, budgets):
         yield budget, steps, generator, averages
-
-
-def _with_fading_blur(step, sigma, initial: float, fade_steps: int):
-    """`step`, with `sigma` set before each call: `initial` at call 0, falling linearly to 0 at `fade_steps`."""
-    calls = iter(range(10**12))
-
-    def blurred_step(real_images):
-        sigma.assign(initial * max(0.0, 1.0 - next(calls) / fade_steps))
-        return step(real_images)
-
-    return blurred_step
 
 
 def _dataset(images, batch: int, seed: int):

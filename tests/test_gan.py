@@ -231,6 +231,32 @@ def test_lazy_r1_penalises_every_kth_step_with_k_times_gamma():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_blur_schedule_fades_sigma_linearly_from_first_step_and_blurs_what_d_sees():
+    """blur_sigma 2 over 4 steps, resumed at step 1: calls blur D's inputs with sigma 1.5, 1.0, 0.5, 0, 0,
+    the same weights as gan_update with augment=gaussian_blur at those sigmas, written out by hand."""
+    real = tf.constant(np.random.default_rng(7).uniform(-1, 1, (8, 28, 28, 1)).astype("float32"))
+    weights = {}
+    for route in ("schedule", "by hand"):
+        keras.utils.set_random_seed(5)
+        g, d = _tiny_pair()
+        g_opt, d_opt = keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2)
+        if route == "schedule":
+            step = faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=1.0, seed=3,
+                                              r1_gamma=1.0, blur_sigma=2.0, blur_fade_steps=4, first_step=1)
+            for _ in range(5):
+                step(real)
+        else:
+            seeds = keras.random.SeedGenerator(3)
+            for sigma in (1.5, 1.0, 0.5, 0.0, 0.0):
+                gan.gan_update(g, d, g_opt, d_opt, real, seeds, latent_dim=8, r1_gamma=1.0,
+                               augment=lambda images, _, s=sigma: faces.gaussian_blur(images, s))
+        weights[route] = [np.asarray(w) for w in g.weights + d.weights]
+    for a, b in zip(weights["schedule"], weights["by hand"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="needs blur_fade_steps"):
+        faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, blur_sigma=2.0)
+
+
 @pytest.mark.parametrize("every", [0, 2.5, -1])
 def test_lazy_r1_rejects_an_interval_that_is_not_a_whole_positive_number(every):
     g, d = _tiny_pair()

@@ -186,7 +186,7 @@ ARTICLE_GENERATOR_STACK = [("up", 2), ("conv", 3, 1, "valid")] * 6  # after the 
 # ------------------------------------------------------------------------------------ training
 def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int = LATENT_DIM,
                          real_label: float = 0.9, seed: int = 0, r1_gamma: float = 0.0, r1_every: int = 1,
-                         **options):
+                         blur_sigma: float = 0.0, blur_fade_steps: int = 0, first_step: int = 0, **options):
     """Chapter 02's GAN step (`utils.gan.make_train_step`) with this project's default real label of 0.9.
 
     D is updated on a real and a fake batch, then G with fresh noise (non-saturating loss, logits).
@@ -197,9 +197,34 @@ def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, lat
     `r1_every` = k > 1 is *lazy* R1 (StyleGAN2, Karras et al., 2020): the penalty only on calls 0, k, 2k, ...,
     with `r1_gamma * k` so that its average pull is unchanged; the other calls skip its second backward pass.
     Both compiled steps share one `SeedGenerator`, so the noise is that of a single step.
+    `blur_sigma` > 0 is a blur schedule (chapter 06, section 3): every image D sees, real or fake, in D's step
+    and in G's, goes through `gaussian_blur` with sigma `blur_sigma * max(0, 1 - n / blur_fade_steps)` at
+    step n, counted from `first_step` (a resumed run passes the step it resumes at).
     """
     if not (isinstance(r1_every, int) and r1_every >= 1):
         raise ValueError(f"r1_every must be a whole number >= 1 (1: the penalty on every step), got {r1_every!r}")
+    if blur_sigma and not (isinstance(blur_fade_steps, int) and blur_fade_steps >= 1):
+        raise ValueError(f"a blur schedule needs blur_fade_steps, a whole number >= 1, got {blur_fade_steps!r}")
+    if not blur_sigma:
+        return _step_with_r1(generator, discriminator, g_optimizer, d_optimizer, latent_dim, real_label, seed,
+                             r1_gamma, r1_every, **options)
+    sigma = tf.Variable(float(blur_sigma), trainable=False)  # the compiled step reads it at every call
+    augment = options.pop("augment", None)
+    options["augment"] = (lambda images, seeds: gaussian_blur(augment(images, seeds) if augment else images, sigma))
+    step = _step_with_r1(generator, discriminator, g_optimizer, d_optimizer, latent_dim, real_label, seed,
+                         r1_gamma, r1_every, **options)
+    calls = itertools.count(first_step)
+
+    def blurred_step(real_images):
+        sigma.assign(blur_sigma * max(0.0, 1.0 - next(calls) / blur_fade_steps))
+        return step(real_images)
+
+    return blurred_step
+
+
+def _step_with_r1(generator, discriminator, g_optimizer, d_optimizer, latent_dim, real_label, seed, r1_gamma,
+                  r1_every, **options):
+    """`make_face_train_step` without the blur: one compiled step, or two for lazy R1."""
     if r1_every == 1 or not r1_gamma:
         return make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim=latent_dim,
                                real_label=real_label, seed=seed, r1_gamma=r1_gamma, **options)
