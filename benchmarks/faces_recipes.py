@@ -33,6 +33,9 @@ training steps, only the update.
                  sigma 2 pixels at step 0, fading linearly to none at step 500; StyleGAN3's schedule), so D
                  judges the coarse layout first: a resolution
                  schedule at the same cost per step (a growing network, 32x32 first, would need other layers)
+  batch32-r1-g2-aa     chapter 06's recipe now with an anti-aliased D: a fixed binomial blur before every stride-2
+                 convolution (`faces.build_face_discriminator(antialias=True)`, as StyleGAN2's D), against the
+                 checkered speckle of the grids
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
@@ -63,7 +66,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _budgets import budget_checkpoints  # noqa: E402
 
 BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None, decay_steps=None,
-            r1_gamma=0.0, r1_every=1, upsampling="resize", full_res_filters=0, blur_sigma=0.0, blur_fade=0)
+            r1_gamma=0.0, r1_every=1, upsampling="resize", full_res_filters=0, blur_sigma=0.0, blur_fade=0,
+            d_antialias=False)
 RECIPES = {
     "chapter06": {},
     "diffaug": dict(augment="color,translation,cutout"),
@@ -83,6 +87,7 @@ RECIPES = {
     "batch32-r1-lazy4": dict(batch=32, r1_gamma=1.0, r1_every=4),
     "batch32-r1-full16": dict(batch=32, r1_gamma=1.0, full_res_filters=16),
     "batch32-r1-g2-blur": dict(batch=32, r1_gamma=2.0, blur_sigma=2.0, blur_fade=500),
+    "batch32-r1-g2-aa": dict(batch=32, r1_gamma=2.0, d_antialias=True),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
 # about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
@@ -103,7 +108,7 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
     keras.utils.set_random_seed(seed)
     generator = faces.build_face_generator(filters=cfg["g_filters"], upsampling=cfg["upsampling"],
                                            full_res_filters=cfg["full_res_filters"])
-    discriminator = faces.build_face_discriminator(cfg["d_filters"])
+    discriminator = faces.build_face_discriminator(cfg["d_filters"], antialias=cfg["d_antialias"])
     averages = [training.WeightAverage(generator, decay, warmup) for decay, warmup in averages]
     options = {}
     if cfg["augment"]:

@@ -199,9 +199,9 @@ def test_jit_batch_reports_a_failing_setting_and_compares_with_the_chapters_own(
 
 
 # batch32-r1-g2: R1 through spectral norm (chapter 06's recipe); lazy4: two graphs; full16: another G;
-# blur: a variable the step reads
+# blur: a variable the step reads; aa: fixed layers in D
 @pytest.mark.parametrize("recipe", ["chapter06", "batch32-r1-g2", "batch32-r1-lazy4", "batch32-r1-full16",
-                                    "batch32-r1-g2-blur"])
+                                    "batch32-r1-g2-blur", "batch32-r1-g2-aa"])
 def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(monkeypatch, recipe):
     recipes = _load_benchmark("faces_recipes")
     monkeypatch.setitem(recipes.BASE, "g_filters", 16)  # small networks: the loop is under test

@@ -85,6 +85,24 @@ def test_article_networks_do_not_fit_together():
         d(g(keras.Input((100,))))
 
 
+@pytest.mark.parametrize("spectral_norm", [True, False])
+def test_antialiased_discriminator_blurs_before_each_stride_and_trains_the_same_weights(spectral_norm):
+    plain = F.build_face_discriminator(filters=4, spectral_norm=spectral_norm)
+    smooth = F.build_face_discriminator(filters=4, spectral_norm=spectral_norm, antialias=True)
+    shapes = [tuple(w.shape) for w in plain.trainable_weights]
+    assert [tuple(w.shape) for w in smooth.trainable_weights] == shapes  # the blur adds nothing to train
+    blurs = [layer for layer in smooth.layers if isinstance(layer, keras.layers.DepthwiseConv2D)]
+    assert len(blurs) == 4 and not any(layer.trainable for layer in blurs)
+    kernel = np.asarray(blurs[0].get_weights()[0])
+    np.testing.assert_allclose(kernel[:, :, 0, 0], np.outer([1, 2, 1], [1, 2, 1]) / 16)
+    # a checkerboard (period 2) is flattened to its mean inside the image: the pattern no longer reaches the stride
+    board = np.indices((64, 64)).sum(0) % 2 * 2.0 - 1.0
+    images = np.repeat(board[None, :, :, None], 3, axis=3).astype("float32")
+    flattened = np.asarray(blurs[0](images))[0, 1:-1, 1:-1]
+    np.testing.assert_allclose(flattened, 0.0, atol=1e-6)
+    assert smooth(images).shape == (1, 1)
+
+
 @pytest.mark.parametrize("size,stack", [
     (7, F.ARTICLE_GENERATOR_STACK), (16, [("conv", 3, 2, "valid")]), (15, [("conv", 4, 2, "same")]),
     (5, [("convT", 3, 2, "valid")]), (4, [("convT", 4, 2, "same")] * 4), (13, [("pool", 2)]),

@@ -83,7 +83,8 @@ def build_face_generator(latent_dim: int = LATENT_DIM, filters: int = 256, upsam
     return keras.Sequential(layers, name=name)
 
 
-def build_face_discriminator(filters: int = 32, spectral_norm: bool = True, name: str = "face_discriminator"):
+def build_face_discriminator(filters: int = 32, spectral_norm: bool = True, antialias: bool = False,
+                             name: str = "face_discriminator"):
     """DCGAN discriminator for 64x64 RGB: stride-2 Conv F, 2F, 4F, 8F with LeakyReLU(0.2), one logit.
 
     64 -> 32 -> 16 -> 8 -> 4 pixels. `spectral_norm=True` (default) wraps every weight layer in
@@ -91,22 +92,37 @@ def build_face_discriminator(filters: int = 32, spectral_norm: bool = True, name
     cannot grow arbitrarily steep, so it cannot win outright and G keeps a useful gradient. Without it
     (`spectral_norm=False`, the classic DCGAN) BatchNorm follows every conv but the first (normalising
     the raw pixels of a batch would tell D the batch statistics of real vs fake instead of the images).
+    `antialias=True` puts a fixed 3x3 binomial blur ([1, 2, 1] / 4 along each axis, not trained) before every
+    stride-2 convolution, as StyleGAN2's D does: a stride-2 layer alone folds a pattern of period 2 (a
+    checkerboard) onto coarser ones, which D then confuses with the face's own layout.
     """
     def weighted(layer):
         return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
-    layers = [keras.Input(IMAGE_SHAPE),
-              weighted(keras.layers.Conv2D(filters, 4, strides=2, padding="same")),
-              keras.layers.LeakyReLU(negative_slope=0.2)]
+    def downsampling(f, **kwargs):
+        conv = keras.layers.Conv2D(f, 4, strides=2, padding="same", **kwargs)
+        return ([_binomial_blur()] if antialias else []) + [weighted(conv) if spectral_norm else conv]
+
+    layers = [keras.Input(IMAGE_SHAPE), *downsampling(filters), keras.layers.LeakyReLU(negative_slope=0.2)]
     for f in (filters * 2, filters * 4, filters * 8):
         if spectral_norm:
-            layers.append(weighted(keras.layers.Conv2D(f, 4, strides=2, padding="same")))
+            layers += downsampling(f)
         else:
-            layers += [keras.layers.Conv2D(f, 4, strides=2, padding="same", use_bias=False),
-                       keras.layers.BatchNormalization()]
+            layers += downsampling(f, use_bias=False) + [keras.layers.BatchNormalization()]
         layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
     layers += [keras.layers.Flatten(), weighted(keras.layers.Dense(1))]  # a logit: no sigmoid
     return keras.Sequential(layers, name=name)
+
+
+def _binomial_blur():
+    """A depthwise 3x3 convolution fixed to the binomial filter [1, 2, 1] x [1, 2, 1] / 16 (sums to 1)."""
+    taps = np.array([1.0, 2.0, 1.0]) / 4.0
+
+    def binomial(shape, dtype=None):  # (3, 3, channels, 1): the same filter on every channel
+        return np.broadcast_to(np.outer(taps, taps)[:, :, None, None], shape).astype(dtype or "float32")
+
+    return keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False, depthwise_initializer=binomial,
+                                        trainable=False)
 
 
 # ---------------------------------------------------------------------- the article's networks
