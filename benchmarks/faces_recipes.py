@@ -48,6 +48,8 @@ for the last weights and each average it then prints the held-out row of the mar
 (`face_metrics.BestOnValidation`, what chapter 06 keeps):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes chapter06 --seeds 42 \
       --budget 600 --score-at $(seq 40 40 560) --validate --averages 0.999/4
+With --grids FOLDER (and --validate), each run's kept generator also draws 64 faces from chapter 06's grid
+noise into FOLDER/RECIPE_seedS.png, to set beside the chapter's stored grid.
 Chapter 06's recipe now, as its notebook keeps it (docs/results.md, section 7g):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --recipes batch32-r1-g2 --seeds 42 \
       --budget 420 --score-at $(seq 40 40 400) --validate --averages 0.999/4 --refresh-bn
@@ -135,6 +137,27 @@ def _dataset(images, batch: int, seed: int):
     return utils.make_dataset(images, batch_size=batch, shuffle=True, seed=seed).repeat()
 
 
+def _save_grid(generator, path: Path, title: str) -> None:
+    """64 faces of `generator` from chapter 06's grid noise (its first 64 vectors of seed 7), saved as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from utils.plotting import image_grid
+
+    noise = np.random.default_rng(7).standard_normal((256, generator.input_shape[-1])).astype("float32")[:64]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure, axis = plt.subplots(figsize=(9, 9))
+    axis.imshow(image_grid(generator.predict(noise, verbose=0), ncols=8, value_range="tanh"))
+    axis.set_title(title)
+    axis.axis("off")
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    print(f"saved {path}")
+
+
 def _line(name, steps, result):
     gap = max(result["gaps"].values())
     return (f"  {name:36s} {steps:6d} {result['fid']:8.2f} {result['precision']:6.2f} {result['recall']:6.2f} "
@@ -160,7 +183,13 @@ def main(argv=None) -> int:
     parser.add_argument("--validate", action="store_true",
                         help="also score every mark on validation faces (seed 4) and print, per model, "
                              "the held-out row of the mark with the best validation face-FID")
+    parser.add_argument("--grids", type=Path, metavar="FOLDER",
+                        help="with --validate: save 64 faces of the generator each run's rule kept (its last model, "
+                             "the refreshed average with --refresh-bn) as FOLDER/RECIPE_seedS.png, drawn from "
+                             "chapter 06's grid noise (seed 7), to compare grids by eye")
     args = parser.parse_args(argv)
+    if args.grids and not args.validate:
+        parser.error("--grids saves the generator the rule kept: add --validate")
     if args.budget <= 0 or not 3 < args.samples <= 1000:
         parser.error("--budget must be positive and --samples between 4 and 1000")
     try:
@@ -218,6 +247,9 @@ def main(argv=None) -> int:
                 run_rows = rows[first_row + index::len(selectors)]
                 name, _, result = next(r for r in run_rows if r[1] == selector.best_step)
                 picked.append((f"{name} (picked)", selector.best_step, result))
+            if args.grids:
+                _save_grid(selectors[-1].best, args.grids / f"{recipe}_seed{seed}.png",
+                           f"{recipe}, seed {seed}: kept at step {selectors[-1].best_step}")
     if picked:
         print("\nthe mark validation picked, per run and model (held-out scores):")
         print(header)

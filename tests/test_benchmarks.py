@@ -222,7 +222,7 @@ def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(mo
     assert "refresh_batchnorm=True" in notebook
 
 
-def test_faces_recipes_validate_picks_the_mark_with_the_best_validation_score(monkeypatch, capsys):
+def test_faces_recipes_validate_picks_the_mark_with_the_best_validation_score(monkeypatch, capsys, tmp_path):
     recipes = _load_benchmark("faces_recipes")
     from utils.chapters import face_metrics
 
@@ -232,8 +232,10 @@ def test_faces_recipes_validate_picks_the_mark_with_the_best_validation_score(mo
     judge = face_metrics.train_face_classifier(n_faces=1500, epochs=3, verbose=False)  # about 10 s
     monkeypatch.setattr(face_metrics, "get_face_classifier", lambda verbose=True: judge)
     recipes.main(["--recipes", "chapter06", "--budget", "0.6", "--score-at", "0.2", "0.4", "--validate",
-                  "--averages", "0.999/4", "--samples", "20", "--faces", "32", "--refresh-bn"])
+                  "--averages", "0.999/4", "--samples", "20", "--faces", "32", "--refresh-bn",
+                  "--grids", str(tmp_path / "grids")])
     marks, picked = capsys.readouterr().out.split("the mark validation picked")
+    assert (tmp_path / "grids" / "chapter06_seed0.png").read_bytes()[:4] == b"\x89PNG"  # the kept G's faces
     picked_rows = [line.replace(" (picked)", "").split() for line in picked.splitlines() if "(picked)" in line]
     assert len(picked_rows) == 3  # the last weights, the average and its copy with refreshed BatchNorm
     for model in ("last", "EMA 0.999/w4", "EMA 0.999/w4 +BN"):
@@ -245,6 +247,8 @@ def test_faces_recipes_validate_picks_the_mark_with_the_best_validation_score(mo
         assert any(row in picked_rows for row in best_rows), (model, marked, picked_rows)
     with pytest.raises(SystemExit):
         recipes.main(["--averages", "0.999"])
+    with pytest.raises(SystemExit):  # a grid of the kept generator needs the rule that keeps it
+        recipes.main(["--grids", str(tmp_path)])
 
 
 def test_steps_per_execution_benchmark_trains_chapter_03s_model_for_its_budget():
