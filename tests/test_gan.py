@@ -341,6 +341,10 @@ def test_gaussian_blur_matches_a_direct_2d_convolution_and_sigma_0_is_the_identi
     np.testing.assert_array_equal(np.asarray(faces.gaussian_blur(x, 0.0)), x)  # no blur: exactly unchanged
     flat = np.full((1, 20, 20, 3), 0.3, "float32")  # mirrored edges: a flat image stays flat to the border
     np.testing.assert_allclose(np.asarray(faces.gaussian_blur(flat, 2.0)), flat, atol=1e-6)
+    with pytest.raises(ValueError, match="a batch"):  # one image without its batch axis, or too small
+        faces.gaussian_blur(x[0], 1.0)
+    with pytest.raises(ValueError, match="radius 6"):
+        faces.gaussian_blur(x[:, :6, :6], 1.0)
 
 
 def test_gaussian_blur_fades_through_a_variable_in_one_graph_and_is_differentiable():

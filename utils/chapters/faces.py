@@ -6,7 +6,8 @@
 - the article's broken face networks, rebuilt only as far as Keras lets us (`article_generator`);
   `stack_output_size` does the shape arithmetic by hand;
 - training: `make_face_train_step` (chapter 02's GradientTape step from `utils.gan`, with one-sided
-  label smoothing on by default), `diff_augment` (augmentation of every image D sees) and
+  label smoothing on by default), `diff_augment` (augmentation of every image D sees), `gaussian_blur`
+  (the blur of the step's `blur_sigma` schedule) and
   `TrainingCheckpoint` (save every N steps, resume only when the saved run has the same
   configuration, otherwise start fresh and say so);
 - data: `procedural_faces` (the offline cartoon faces of `utils.synthesis`, scaled to [-1, 1]),
@@ -93,8 +94,9 @@ def build_face_discriminator(filters: int = 32, spectral_norm: bool = True, anti
     (`spectral_norm=False`, the classic DCGAN) BatchNorm follows every conv but the first (normalising
     the raw pixels of a batch would tell D the batch statistics of real vs fake instead of the images).
     `antialias=True` puts a fixed 3x3 binomial blur ([1, 2, 1] / 4 along each axis, not trained) before every
-    stride-2 convolution, as StyleGAN2's D does: a stride-2 layer alone folds a pattern of period 2 (a
-    checkerboard) onto coarser ones, which D then confuses with the face's own layout.
+    stride-2 convolution, the kind of low-pass filter StyleGAN2's D applies before downsampling, so that a stride
+    does not fold fine patterns onto coarse ones. Measured much worse with this G (docs/results.md, section 7h):
+    the filter's response at a period of two pixels is zero, so D cannot see a checkerboard and G draws one.
     """
     def weighted(layer):
         return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
@@ -213,7 +215,7 @@ def make_face_train_step(generator, discriminator, g_optimizer, d_optimizer, lat
     `r1_every` = k > 1 is *lazy* R1 (StyleGAN2, Karras et al., 2020): the penalty only on calls 0, k, 2k, ...,
     with `r1_gamma * k` so that its average pull is unchanged; the other calls skip its second backward pass.
     Both compiled steps share one `SeedGenerator`, so the noise is that of a single step.
-    `blur_sigma` > 0 is a blur schedule (chapter 06, section 3): every image D sees, real or fake, in D's step
+    `blur_sigma` > 0 is a blur schedule (docs/results.md, section 7h): every image D sees, real or fake, in D's step
     and in G's, goes through `gaussian_blur` with sigma `blur_sigma * max(0, 1 - n / blur_fade_steps)` at
     step n, counted from `first_step` (a resumed run passes the step it resumes at).
     """
@@ -314,6 +316,8 @@ def gaussian_blur(images, sigma, radius: int = 6):
     D sees at the start of training and fades it), where D first judges only the coarse layout of a face.
     """
     x = tf.convert_to_tensor(images, tf.float32)
+    if x.shape.rank != 4 or any(size is not None and size <= radius for size in x.shape[1:3]):
+        raise ValueError(f"gaussian_blur takes a batch (N, H, W, C) with H and W > radius {radius}, got {x.shape}")
     channels = x.shape[-1]
     offsets = tf.range(-radius, radius + 1, dtype=tf.float32)
     sigma = tf.maximum(tf.cast(sigma, tf.float32), 1e-2)  # exp(-1 / (2 * 1e-4)) is exactly 0 in float32
