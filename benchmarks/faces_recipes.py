@@ -36,6 +36,7 @@ training steps, only the update.
   batch32-r1-g2-aa     chapter 06's recipe now with an anti-aliased D: a fixed binomial blur before every stride-2
                  convolution (`faces.build_face_discriminator(antialias=True)`, as StyleGAN2's D), against the
                  checkered speckle of the grids
+  batch32-r1-g2-aa-bilinear  the anti-aliased D with bilinear resizing in G (StyleGAN2 low-passes both networks)
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
@@ -90,6 +91,7 @@ RECIPES = {
     "batch32-r1-full16": dict(batch=32, r1_gamma=1.0, full_res_filters=16),
     "batch32-r1-g2-blur": dict(batch=32, r1_gamma=2.0, blur_sigma=2.0, blur_fade=500),
     "batch32-r1-g2-aa": dict(batch=32, r1_gamma=2.0, d_antialias=True),
+    "batch32-r1-g2-aa-bilinear": dict(batch=32, r1_gamma=2.0, d_antialias=True, upsampling="bilinear"),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
 # about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
