@@ -56,6 +56,17 @@ def _tiny_pair():
     return gan.build_mlp_generator(8, hidden=(16,)), gan.build_mlp_discriminator((16,), dropout=0.0)
 
 
+def _weights_after(train) -> list:
+    """A fresh `_tiny_pair` with two SGD(1e-2) optimisers, trained by `train(g, d, g_opt, d_opt)`: all its weights.
+
+    SGD, not Adam: Adam's step is about +-lr wherever a gradient is near 0, so the float noise of multi-threaded
+    CPU sums (it varies with the machine's load) could flip it; SGD keeps it tiny."""
+    g, d = _tiny_pair()
+    g_opt, d_opt = keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2)
+    train(g, d, g_opt, d_opt)
+    return [np.asarray(w) for w in g.weights + d.weights]
+
+
 def test_train_step_moves_both_networks_and_reports_finite_losses():
     g, d = _tiny_pair()
     step = gan.make_train_step(g, d, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), latent_dim=8)
@@ -152,23 +163,18 @@ def test_make_train_step_and_gan_fit_are_the_same_update():
     """One update, two wrappers: from the same weights, batch and seed, a tf.function step and
     GAN.train_step (via fit) leave identical weights, with R1 and label smoothing on."""
     real = np.random.default_rng(3).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
-    weights = {}
-    for route in ("step", "fit"):
-        keras.utils.set_random_seed(5)
-        g, d = _tiny_pair()
-        # SGD, not Adam: Adam's step is about +-lr wherever a gradient is near 0, so the float noise of
-        # multi-threaded CPU sums (it varies with the machine's load) could flip it; SGD keeps it tiny
-        g_opt, d_opt = keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2)
-        if route == "step":
-            step = gan.make_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=0.9, seed=7, r1_gamma=2.0)
-            for _ in range(3):
-                step(tf.constant(real))
-        else:
-            model = gan.GAN(g, d, latent_dim=8, real_label=0.9, r1_gamma=2.0, seed=7)
-            model.compile(d_optimizer=d_opt, g_optimizer=g_opt)
-            model.fit(tf.data.Dataset.from_tensor_slices(real).batch(8).repeat(3), epochs=1, verbose=0)
-        weights[route] = [np.asarray(w) for w in g.weights + d.weights]
-    for a, b in zip(weights["step"], weights["fit"]):
+
+    def by_step(g, d, g_opt, d_opt):
+        step = gan.make_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=0.9, seed=7, r1_gamma=2.0)
+        for _ in range(3):
+            step(tf.constant(real))
+
+    def by_fit(g, d, g_opt, d_opt):
+        model = gan.GAN(g, d, latent_dim=8, real_label=0.9, r1_gamma=2.0, seed=7)
+        model.compile(d_optimizer=d_opt, g_optimizer=g_opt)
+        model.fit(tf.data.Dataset.from_tensor_slices(real).batch(8).repeat(3), epochs=1, verbose=0)
+
+    for a, b in zip(_weights_after(by_step), _weights_after(by_fit)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -212,22 +218,19 @@ def test_lazy_r1_penalises_every_kth_step_with_k_times_gamma():
     """r1_every=3, gamma 2: calls 0 and 3 are gan_update with gamma 6, calls 1 and 2 without the penalty,
     the same noise (one SeedGenerator) and the same weights as the eager updates written out."""
     real = tf.constant(np.random.default_rng(6).uniform(-1, 1, (8, 28, 28, 1)).astype("float32"))
-    weights = {}
-    for route in ("lazy", "by hand"):
-        keras.utils.set_random_seed(4)
-        g, d = _tiny_pair()
-        g_opt, d_opt = keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2)  # SGD: see the test above
-        if route == "lazy":
-            step = faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=1.0, seed=9,
-                                              r1_gamma=2.0, r1_every=3)
-            for _ in range(4):
-                step(real)
-        else:
-            seeds = keras.random.SeedGenerator(9)
-            for gamma in (6.0, 0.0, 0.0, 6.0):
-                gan.gan_update(g, d, g_opt, d_opt, real, seeds, latent_dim=8, r1_gamma=gamma)
-        weights[route] = [np.asarray(w) for w in g.weights + d.weights]
-    for a, b in zip(weights["lazy"], weights["by hand"]):
+
+    def lazily(g, d, g_opt, d_opt):
+        step = faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=1.0, seed=9,
+                                          r1_gamma=2.0, r1_every=3)
+        for _ in range(4):
+            step(real)
+
+    def by_hand(g, d, g_opt, d_opt):
+        seeds = keras.random.SeedGenerator(9)
+        for gamma in (6.0, 0.0, 0.0, 6.0):
+            gan.gan_update(g, d, g_opt, d_opt, real, seeds, latent_dim=8, r1_gamma=gamma)
+
+    for a, b in zip(_weights_after(lazily), _weights_after(by_hand)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
@@ -235,26 +238,24 @@ def test_blur_schedule_fades_sigma_linearly_from_first_step_and_blurs_what_d_see
     """blur_sigma 2 over 4 steps, resumed at step 1: calls blur D's inputs with sigma 1.5, 1.0, 0.5, 0, 0,
     the same weights as gan_update with augment=gaussian_blur at those sigmas, written out by hand."""
     real = tf.constant(np.random.default_rng(7).uniform(-1, 1, (8, 28, 28, 1)).astype("float32"))
-    weights = {}
-    for route in ("schedule", "by hand"):
-        keras.utils.set_random_seed(5)
-        g, d = _tiny_pair()
-        g_opt, d_opt = keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2)
-        if route == "schedule":
-            step = faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=1.0, seed=3,
-                                              r1_gamma=1.0, blur_sigma=2.0, blur_fade_steps=4, first_step=1)
-            for _ in range(5):
-                step(real)
-        else:
-            seeds = keras.random.SeedGenerator(3)
-            for sigma in (1.5, 1.0, 0.5, 0.0, 0.0):
-                gan.gan_update(g, d, g_opt, d_opt, real, seeds, latent_dim=8, r1_gamma=1.0,
-                               augment=lambda images, _, s=sigma: faces.gaussian_blur(images, s))
-        weights[route] = [np.asarray(w) for w in g.weights + d.weights]
-    for a, b in zip(weights["schedule"], weights["by hand"]):
+
+    def by_schedule(g, d, g_opt, d_opt):
+        step = faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=1.0, seed=3,
+                                          r1_gamma=1.0, blur_sigma=2.0, blur_fade_steps=4, first_step=1)
+        for _ in range(5):
+            step(real)
+
+    def by_hand(g, d, g_opt, d_opt):
+        seeds = keras.random.SeedGenerator(3)
+        for sigma in (1.5, 1.0, 0.5, 0.0, 0.0):
+            gan.gan_update(g, d, g_opt, d_opt, real, seeds, latent_dim=8, r1_gamma=1.0,
+                           augment=lambda images, _, s=sigma: faces.gaussian_blur(images, s))
+
+    for a, b in zip(_weights_after(by_schedule), _weights_after(by_hand)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="needs blur_fade_steps"):
-        faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, blur_sigma=2.0)
+        faces.make_face_train_step(*_tiny_pair(), keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), latent_dim=8,
+                                   blur_sigma=2.0)
 
 
 @pytest.mark.parametrize("every", [0, 2.5, -1])
