@@ -147,16 +147,13 @@ def _save_grid(generator, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from utils.plotting import image_grid
+    from utils.plotting import show_images
 
     noise = np.random.default_rng(7).standard_normal((256, generator.input_shape[-1])).astype("float32")[:64]
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure, axis = plt.subplots(figsize=(9, 9))
-    axis.imshow(image_grid(generator.predict(noise, verbose=0), ncols=8, value_range="tanh"))
-    axis.set_title(title)
-    axis.axis("off")
-    figure.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
+    axis = show_images(generator.predict(noise, verbose=0), title, ncols=8, size=9, value_range="tanh")
+    axis.figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(axis.figure)
     print(f"saved {path}")
 
 

@@ -103,7 +103,7 @@ def build_face_discriminator(filters: int = 32, spectral_norm: bool = True, anti
 
     def downsampling(f, **kwargs):
         conv = keras.layers.Conv2D(f, 4, strides=2, padding="same", **kwargs)
-        return ([_binomial_blur()] if antialias else []) + [weighted(conv) if spectral_norm else conv]
+        return ([_binomial_blur()] if antialias else []) + [weighted(conv)]
 
     layers = [keras.Input(IMAGE_SHAPE), *downsampling(filters), keras.layers.LeakyReLU(negative_slope=0.2)]
     for f in (filters * 2, filters * 4, filters * 8):
