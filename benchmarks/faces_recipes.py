@@ -32,11 +32,16 @@ training steps, only the update.
                  and G's step) is blurred (`faces.make_face_train_step(blur_sigma=2, blur_fade_steps=500)`:
                  sigma 2 pixels at step 0, fading linearly to none at step 500; StyleGAN3's schedule), so D
                  judges the coarse layout first: a resolution
-                 schedule at the same cost per step (a growing network, 32x32 first, would need other layers)
+                 schedule at the same cost per step (batch32-r1-g2-grow grows the networks instead)
   batch32-r1-g2-aa     chapter 06's recipe now with an anti-aliased D: a fixed binomial blur before every stride-2
                  convolution (`faces.build_face_discriminator(antialias=True)`, as StyleGAN2's D), against the
                  checkered speckle of the grids
   batch32-r1-g2-aa-bilinear  the anti-aliased D with bilinear resizing in G (StyleGAN2 low-passes both networks)
+  batch32-r1-g2-grow   chapter 06's recipe now on a growing network (`faces.make_growing_train_step`,
+                 progressive growing, Karras et al., 2018): 500 steps at 32x32 (G's layers up to 32x32 with a
+                 1x1 to-RGB convolution, D's layers after its first block behind a 1x1 from-RGB one, real faces
+                 average-pooled), 500 steps fading the 64x64 layers in, then chapter 06's own networks. Scored
+                 marks before step 1,000 score G's 64x64 output, which the first 500 steps do not train
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
@@ -70,7 +75,7 @@ from _budgets import budget_checkpoints  # noqa: E402
 
 BASE = dict(g_filters=192, d_filters=32, batch=64, g_lr=2e-4, d_lr=2e-4, augment=None, decay_steps=None,
             r1_gamma=0.0, r1_every=1, upsampling="resize", full_res_filters=0, blur_sigma=0.0, blur_fade=0,
-            d_antialias=False)
+            d_antialias=False, grow_low=0, grow_fade=0)
 RECIPES = {
     "chapter06": {},
     "diffaug": dict(augment="color,translation,cutout"),
@@ -92,6 +97,7 @@ RECIPES = {
     "batch32-r1-g2-blur": dict(batch=32, r1_gamma=2.0, blur_sigma=2.0, blur_fade=500),
     "batch32-r1-g2-aa": dict(batch=32, r1_gamma=2.0, d_antialias=True),
     "batch32-r1-g2-aa-bilinear": dict(batch=32, r1_gamma=2.0, d_antialias=True, upsampling="bilinear"),
+    "batch32-r1-g2-grow": dict(batch=32, r1_gamma=2.0, grow_low=500, grow_fade=500),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
 # about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
@@ -122,13 +128,18 @@ def train(recipe: str, train_faces, budgets, seed: int = 0, averages=AVERAGES):
             rate = keras.optimizers.schedules.PolynomialDecay(rate, cfg["decay_steps"], end_learning_rate=0.0)
         return keras.optimizers.Adam(rate, beta_1=0.5)
 
-    step = faces.make_face_train_step(generator, discriminator, adam(cfg["g_lr"]), adam(cfg["d_lr"]), seed=seed,
-                                      r1_gamma=cfg["r1_gamma"], r1_every=cfg["r1_every"], average=averages,
-                                      blur_sigma=cfg["blur_sigma"], blur_fade_steps=cfg["blur_fade"],
-                                      **options)
+    options.update(seed=seed, r1_gamma=cfg["r1_gamma"], r1_every=cfg["r1_every"], average=averages)
+    optimizers = adam(cfg["g_lr"]), adam(cfg["d_lr"])
     batches = _dataset(train_faces, cfg["batch"], seed)
-    for _ in range(2):  # trace before the clock starts (lazy R1 has two graphs: with and without the penalty)
-        step(next(iter(batches)))
+    if cfg["grow_low"]:  # 32x32 first: three phases, each compiled before the clock starts, none trained
+        step = faces.make_growing_train_step(generator, discriminator, *optimizers, low_steps=cfg["grow_low"],
+                                             fade_steps=cfg["grow_fade"], **options)
+        step.trace(next(iter(batches)))
+    else:
+        step = faces.make_face_train_step(generator, discriminator, *optimizers, blur_sigma=cfg["blur_sigma"],
+                                          blur_fade_steps=cfg["blur_fade"], **options)
+        for _ in range(2):  # trace before the clock starts (lazy R1 has two graphs: with and without the penalty)
+            step(next(iter(batches)))
     for budget, steps, _ in budget_checkpoints(step, batches, budgets):
         yield budget, steps, generator, averages
 

@@ -199,9 +199,9 @@ def test_jit_batch_reports_a_failing_setting_and_compares_with_the_chapters_own(
 
 
 # batch32-r1-g2: R1 through spectral norm (chapter 06's recipe); lazy4: two graphs; full16: another G;
-# blur: a variable the step reads; aa: fixed layers in D
+# blur: a variable the step reads; aa: fixed layers in D; grow: three phases, compiled before the clock
 @pytest.mark.parametrize("recipe", ["chapter06", "batch32-r1-g2", "batch32-r1-lazy4", "batch32-r1-full16",
-                                    "batch32-r1-g2-blur", "batch32-r1-g2-aa"])
+                                    "batch32-r1-g2-blur", "batch32-r1-g2-aa", "batch32-r1-g2-grow"])
 def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(monkeypatch, recipe):
     recipes = _load_benchmark("faces_recipes")
     monkeypatch.setitem(recipes.BASE, "g_filters", 16)  # small networks: the loop is under test
@@ -218,6 +218,7 @@ def test_faces_recipes_yields_each_budget_in_order_with_the_chapters_averages(mo
     # the benchmark and the notebook must not drift apart
     assert recipes.RECIPES["batch32-r1-g2"] == dict(batch=32, r1_gamma=2.0)
     assert recipes.RECIPES["batch32-r1-g2-blur"] == dict(batch=32, r1_gamma=2.0, blur_sigma=2.0, blur_fade=500)
+    assert recipes.RECIPES["batch32-r1-g2-grow"] == dict(batch=32, r1_gamma=2.0, grow_low=500, grow_fade=500)
     assert "BATCH = 32\\n" in notebook and "R1_GAMMA = 2.0 " in notebook
     assert "refresh_batchnorm=True" in notebook
 

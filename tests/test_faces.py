@@ -103,6 +103,55 @@ def test_antialiased_discriminator_blurs_before_each_stride_and_trains_the_same_
     assert smooth(images).shape == (1, 1)
 
 
+def _upsampled(images):
+    """Nearest-neighbour x2, written out: every pixel becomes a 2x2 block."""
+    return np.repeat(np.repeat(np.asarray(images), 2, axis=1), 2, axis=2)
+
+
+def _pooled(images):
+    """2x2 average pooling, written out."""
+    images = np.asarray(images)
+    n, h, w, c = images.shape
+    return images.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+
+
+@pytest.mark.parametrize("generator_options,discriminator_options", [
+    ({}, {}), (dict(upsampling="transposed"), dict(spectral_norm=False)),
+    (dict(full_res_filters=8), dict(antialias=True)),
+])
+def test_growing_networks_share_the_chapters_weights_and_blend_coarse_into_fine(generator_options,
+                                                                                 discriminator_options):
+    g = F.build_face_generator(latent_dim=8, filters=16, **generator_options)
+    d = F.build_face_discriminator(filters=4, **discriminator_options)
+    nets = F.growing_face_networks(g, d)
+    assert isinstance(nets, F.GrowingNetworks)
+    z = np.random.default_rng(0).standard_normal((3, 8)).astype("float32")
+    x = np.random.default_rng(1).uniform(-1, 1, (3, 64, 64, 3)).astype("float32")
+    assert nets.low_generator.output_shape == nets.low_discriminator.input_shape == (None, 32, 32, 3)
+    nets.alpha.assign(0.0)  # all coarse: the 32x32 networks, upsampled / behind a 2x2 average
+    np.testing.assert_allclose(nets.fading_generator(z), _upsampled(nets.low_generator(z)), atol=1e-6)
+    np.testing.assert_allclose(nets.fading_discriminator(x), nets.low_discriminator(_pooled(x)), rtol=1e-5, atol=1e-5)
+    nets.alpha.assign(1.0)  # all fine: chapter 06's networks
+    np.testing.assert_allclose(nets.fading_generator(z), g(z), atol=1e-6)
+    np.testing.assert_allclose(nets.fading_discriminator(x), d(x), rtol=1e-5, atol=1e-5)
+    nets.alpha.assign(0.25)
+    blend = 0.75 * _upsampled(nets.low_generator(z)) + 0.25 * np.asarray(g(z))
+    np.testing.assert_allclose(nets.fading_generator(z), blend, atol=1e-5)
+    # shared, not copied: every weight but the new 1x1 convolutions is one of the chapter's networks' own
+    own = {id(v) for v in g.trainable_variables + d.trainable_variables}
+    for model, new in ((nets.low_generator, 2), (nets.fading_generator, 2), (nets.low_discriminator, 2),
+                       (nets.fading_discriminator, 2)):
+        assert sum(id(v) not in own for v in model.trainable_variables) == new  # kernel and bias of the 1x1
+    assert len(nets.low_generator.trainable_variables) < len(g.trainable_variables) + 2
+
+
+def test_growing_networks_refuse_networks_that_are_not_64x64():
+    from utils import gan
+
+    with pytest.raises(ValueError, match="needs chapter 06's"):
+        F.growing_face_networks(gan.build_dcgan_generator(8), F.build_face_discriminator(filters=4))
+
+
 @pytest.mark.parametrize("size,stack", [
     (7, F.ARTICLE_GENERATOR_STACK), (16, [("conv", 3, 2, "valid")]), (15, [("conv", 4, 2, "same")]),
     (5, [("convT", 3, 2, "valid")]), (4, [("convT", 4, 2, "same")] * 4), (13, [("pool", 2)]),

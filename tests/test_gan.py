@@ -258,6 +258,58 @@ def test_blur_schedule_fades_sigma_linearly_from_first_step_and_blurs_what_d_see
                                    blur_sigma=2.0)
 
 
+def test_growing_step_trains_32x32_then_fades_in_64x64_then_the_chapters_networks():
+    """low 2 steps, fade 2, resumed at step 1: one step of the 32x32 networks on pooled reals, two of the fading
+    ones (alpha 0 and 0.5, reals blended alike), two of chapter 06's; fresh optimisers for each earlier phase,
+    the caller's for the last, one noise stream. The same weights as gan_update written out by hand. SGD with
+    momentum: its state would carry over if the phases shared optimisers."""
+    real = np.random.default_rng(7).uniform(-1, 1, (4, 64, 64, 3)).astype("float32")
+    pooled = real.reshape(4, 32, 2, 32, 2, 3).mean(axis=(2, 4))
+    coarse = np.repeat(np.repeat(pooled, 2, axis=1), 2, axis=2)
+
+    def optimizer():
+        return keras.optimizers.SGD(1e-2, momentum=0.9)
+
+    def weights_after(train):
+        keras.utils.set_random_seed(5)
+        g, d = faces.build_face_generator(latent_dim=8, filters=16), faces.build_face_discriminator(filters=4)
+        g_opt, d_opt = optimizer(), optimizer()
+        train(g, d, g_opt, d_opt)
+        assert int(g_opt.iterations) == int(d_opt.iterations) == 2  # the caller's optimisers: the last phase only
+        return [np.asarray(w) for w in g.weights + d.weights]
+
+    def by_schedule(g, d, g_opt, d_opt):
+        step = faces.make_growing_train_step(g, d, g_opt, d_opt, low_steps=2, fade_steps=2, first_step=1,
+                                             latent_dim=8, seed=3, r1_gamma=1.0)
+        step.trace(tf.constant(real))  # compiles, trains nothing
+        for _ in range(5):
+            step(tf.constant(real))
+
+    def by_hand(g, d, g_opt, d_opt):
+        nets, seeds = faces.growing_face_networks(g, d), keras.random.SeedGenerator(3)
+        options = dict(latent_dim=8, real_label=0.9, r1_gamma=1.0)
+        gan.gan_update(nets.low_generator, nets.low_discriminator, optimizer(), optimizer(), pooled, seeds,
+                       **options)
+        fade_g, fade_d = optimizer(), optimizer()
+        for alpha in (0.0, 0.5):
+            nets.alpha.assign(alpha)
+            gan.gan_update(nets.fading_generator, nets.fading_discriminator, fade_g, fade_d,
+                           coarse + alpha * (real - coarse), seeds, **options)
+        for _ in range(2):
+            gan.gan_update(g, d, g_opt, d_opt, real, seeds, **options)
+
+    for a, b in zip(weights_after(by_schedule), weights_after(by_hand)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [dict(low_steps=-1), dict(fade_steps=2.5), dict(blur_sigma=2.0)])
+def test_growing_step_rejects_bad_schedules(bad):
+    g, d = faces.build_face_generator(latent_dim=8, filters=16), faces.build_face_discriminator(filters=4)
+    arguments = {**dict(low_steps=2, fade_steps=2, latent_dim=8), **bad}
+    with pytest.raises(ValueError, match="whole number|leave blur_sigma out"):
+        faces.make_growing_train_step(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), **arguments)
+
+
 @pytest.mark.parametrize("every", [0, 2.5, -1])
 def test_lazy_r1_rejects_an_interval_that_is_not_a_whole_positive_number(every):
     g, d = _tiny_pair()

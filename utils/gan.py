@@ -183,10 +183,11 @@ def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_d
                     real_label: float = 1.0, seed: int = 0, r1_gamma: float = 0.0, average=None, **options):
     """`gan_update` as a `tf.function`: returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`.
 
-    The step owns a `SeedGenerator(seed)`, so its noise is repeatable. `options`: `d_loss_fn`, `g_loss_fn`,
-    `augment`; `average`: a `utils.training.WeightAverage` of G (or a list of them), updated after every step.
+    The step owns a `SeedGenerator(seed)`, so its noise is repeatable (or draws from `seed` if it is a
+    `SeedGenerator` already, shared with other steps). `options`: `d_loss_fn`, `g_loss_fn`, `augment`;
+    `average`: a `utils.training.WeightAverage` of G (or a list of them), updated after every step.
     """
-    seeds = keras.random.SeedGenerator(seed)
+    seeds = seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
     averages = [] if average is None else list(average) if isinstance(average, (list, tuple)) else [average]
 
     @tf.function

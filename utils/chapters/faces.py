@@ -7,7 +7,8 @@
   `stack_output_size` does the shape arithmetic by hand;
 - training: `make_face_train_step` (chapter 02's GradientTape step from `utils.gan`, with one-sided
   label smoothing on by default), `diff_augment` (augmentation of every image D sees), `gaussian_blur`
-  (the blur of the step's `blur_sigma` schedule) and
+  (the blur of the step's `blur_sigma` schedule), `growing_face_networks` / `make_growing_train_step`
+  (a resolution schedule: 32x32 companions of the two networks, trained first, then faded into 64x64) and
   `TrainingCheckpoint` (save every N steps, resume only when the saved run has the same
   configuration, otherwise start fresh and say so);
 - data: `procedural_faces` (the offline cartoon faces of `utils.synthesis`, scaled to [-1, 1]),
@@ -21,6 +22,7 @@ import hashlib
 import itertools
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -246,7 +248,7 @@ def _step_with_r1(generator, discriminator, g_optimizer, d_optimizer, latent_dim
     if r1_every == 1 or not r1_gamma:
         return make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim=latent_dim,
                                real_label=real_label, seed=seed, r1_gamma=r1_gamma, **options)
-    seeds = keras.random.SeedGenerator(seed)
+    seeds = seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
     average = options.pop("average", None)
     averages = [] if average is None else list(average) if isinstance(average, (list, tuple)) else [average]
 
@@ -263,6 +265,133 @@ def _step_with_r1(generator, discriminator, g_optimizer, d_optimizer, latent_dim
     penalised, plain = compiled(r1_gamma * r1_every), compiled(0.0)  # two graphs; a Python counter picks
     calls = itertools.count()
     return lambda real_images: (penalised if next(calls) % r1_every == 0 else plain)(real_images)
+
+
+# ------------------------------------------------------------------------ a growing network
+class _Fade(keras.layers.Layer):
+    """`coarse + alpha * (fine - coarse)`: alpha (a variable the training step sets) blends in a new layer."""
+
+    def __init__(self, alpha, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = alpha
+
+    def call(self, inputs):
+        coarse, fine = inputs
+        return coarse + self.alpha * (fine - coarse)
+
+
+@dataclass
+class GrowingNetworks:
+    """Chapter 06's two networks and their 32x32 companions, sharing every weight they have in common."""
+
+    low_generator: keras.Model  # latent -> 32x32: G's layers up to 32x32, then `to_rgb` (1x1 conv, tanh)
+    low_discriminator: keras.Model  # 32x32 -> logit: `from_rgb` (1x1 conv), then D's layers after 32x32
+    fading_generator: keras.Model  # latent -> 64x64: upsampled `to_rgb` blended into G's last block
+    fading_discriminator: keras.Model  # 64x64 -> logit: average-pooled `from_rgb` blended into D's first block
+    alpha: tf.Variable  # the blend of both fading networks: 0 all coarse, 1 all fine
+
+
+def growing_face_networks(generator, discriminator) -> GrowingNetworks:
+    """The resolution schedule of progressive growing (Karras et al., 2018) for chapter 06's networks.
+
+    G's layers up to 32x32 (its "trunk") with a 1x1 `to_rgb` convolution draw 32x32 faces, which D's layers
+    after its first block judge behind a 1x1 `from_rgb` convolution. While the 64x64 layers fade in, G's output
+    is `(1 - alpha) * upsample(to_rgb(trunk)) + alpha * last_block(trunk)` and D's first block is blended with
+    `from_rgb(average_pool(x))` the same way; at alpha = 1 both are chapter 06's networks, which are unchanged
+    (the companions are new models over the same layers: training them trains `generator` and `discriminator`).
+    """
+    if generator.output_shape[1:] != IMAGE_SHAPE or discriminator.input_shape[1:] != IMAGE_SHAPE:
+        raise ValueError(f"growing_face_networks needs chapter 06's {IMAGE_SHAPE} networks, got a generator of "
+                         f"{generator.output_shape[1:]} and a discriminator of {discriminator.input_shape[1:]}")
+    g_layers, d_layers = generator.layers, discriminator.layers
+    # G's last block starts at its last x2 upsampling (32 -> 64); D's first block ends at its first activation
+    last_up = max(i for i, layer in enumerate(g_layers)
+                  if isinstance(layer, (keras.layers.UpSampling2D, keras.layers.Conv2DTranspose)))
+    first_act = next(i for i, layer in enumerate(d_layers) if isinstance(layer, keras.layers.LeakyReLU))
+    trunk, g_last_block = g_layers[:last_up], g_layers[last_up:]
+    d_first_block, d_rest = d_layers[:first_act + 1], d_layers[first_act + 1:]
+    first_conv = next(layer for layer in d_first_block if not isinstance(layer, keras.layers.DepthwiseConv2D))
+    spectral = isinstance(first_conv, keras.layers.SpectralNormalization)
+    filters = (first_conv.layer if spectral else first_conv).filters
+
+    alpha = tf.Variable(0.0, trainable=False, name="fade_alpha")
+    fade = _Fade(alpha, name="fade")
+    to_rgb = keras.layers.Conv2D(3, 1, activation="tanh", name="to_rgb_32")
+    from_rgb = keras.layers.Conv2D(filters, 1, name="from_rgb_32")
+    from_rgb = keras.layers.SpectralNormalization(from_rgb) if spectral else from_rgb
+    from_rgb_act = keras.layers.LeakyReLU(negative_slope=0.2)
+
+    def chain(layers, x):
+        for layer in layers:
+            x = layer(x)
+        return x
+
+    z = keras.Input(generator.input_shape[1:])
+    features = chain(trunk, z)
+    coarse_faces = keras.layers.UpSampling2D(2)(to_rgb(features))
+    low_g = keras.Model(z, to_rgb(features), name="face_generator_32")
+    fading_g = keras.Model(z, fade([coarse_faces, chain(g_last_block, features)]), name="face_generator_fading")
+
+    small, full = keras.Input((IMAGE_SIZE // 2, IMAGE_SIZE // 2, 3)), keras.Input(IMAGE_SHAPE)
+    low_d = keras.Model(small, chain(d_rest, from_rgb_act(from_rgb(small))), name="face_discriminator_32")
+    coarse = from_rgb_act(from_rgb(keras.layers.AveragePooling2D(2)(full)))
+    fading_d = keras.Model(full, chain(d_rest, fade([coarse, chain(d_first_block, full)])),
+                           name="face_discriminator_fading")
+    return GrowingNetworks(low_g, low_d, fading_g, fading_d, alpha)
+
+
+def make_growing_train_step(generator, discriminator, g_optimizer, d_optimizer, low_steps: int, fade_steps: int,
+                            first_step: int = 0, seed: int = 0, **options):
+    """`make_face_train_step` on a resolution schedule (`growing_face_networks`): 32x32 first, then 64x64.
+
+    Calls 0 .. low_steps - 1 train the 32x32 networks on real faces average-pooled to 32x32; the next
+    `fade_steps` calls the fading networks, alpha rising linearly from 0 (real faces blended the same way:
+    `(1 - alpha) * upsample(pool(x)) + alpha * x`, so D never sees sharper reals than fakes); every call after
+    that chapter 06's `generator` and `discriminator` themselves, with `g_optimizer` and `d_optimizer`. Each
+    earlier phase gets fresh copies of the optimisers (their configuration, no state), as progressive growing
+    resets Adam when the resolution changes. Steps count from `first_step` (a resumed run). `options` (R1,
+    `average=` of `generator`, `augment=`...) go to every phase's `make_face_train_step`; all phases draw their
+    noise from one `SeedGenerator(seed)`. Each phase's step is traced at its first call.
+    """
+    for name, value in (("low_steps", low_steps), ("fade_steps", fade_steps), ("first_step", first_step)):
+        if not (isinstance(value, int) and value >= 0):
+            raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+    if options.get("blur_sigma"):
+        raise ValueError("make_growing_train_step is a resolution schedule already: leave blur_sigma out")
+    nets = growing_face_networks(generator, discriminator)
+    seeds = keras.random.SeedGenerator(seed)
+
+    def fresh(optimizer):  # the same class and settings, new moments
+        return optimizer.__class__.from_config(optimizer.get_config())
+
+    def phase_step(g, d, g_opt, d_opt):
+        return make_face_train_step(g, d, g_opt, d_opt, seed=seeds, **options)
+
+    low = phase_step(nets.low_generator, nets.low_discriminator, fresh(g_optimizer), fresh(d_optimizer))
+    fading = phase_step(nets.fading_generator, nets.fading_discriminator, fresh(g_optimizer), fresh(d_optimizer))
+    full = phase_step(generator, discriminator, g_optimizer, d_optimizer)
+    calls = itertools.count(first_step)
+
+    def growing_step(real_images):
+        n = next(calls)
+        if n >= low_steps + fade_steps:
+            return full(real_images)
+        pooled = tf.nn.avg_pool2d(real_images, 2, 2, "VALID")
+        if n < low_steps:
+            return low(pooled)
+        nets.alpha.assign((n - low_steps) / fade_steps)
+        coarse = tf.image.resize(pooled, tf.shape(real_images)[1:3], method="nearest")
+        return fading(coarse + nets.alpha * (real_images - coarse))
+
+    def trace(real_images):
+        """Compile every phase's step for batches like `real_images` without running one (nothing trains)."""
+        pooled = tf.nn.avg_pool2d(real_images, 2, 2, "VALID")
+        for step, batch in ((low, pooled), (fading, real_images), (full, real_images)):
+            if hasattr(step, "get_concrete_function"):  # lazy R1's pair of steps is traced at its first calls
+                step.get_concrete_function(tf.TensorSpec(batch.shape, batch.dtype))
+
+    growing_step.networks, growing_step.trace = nets, trace
+    return growing_step
 
 
 # -------------------------------------------------------------------------------- augmentation
