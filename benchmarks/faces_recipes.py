@@ -42,6 +42,7 @@ training steps, only the update.
                  1x1 to-RGB convolution, D's layers after its first block behind a 1x1 from-RGB one, real faces
                  average-pooled), 500 steps fading the 64x64 layers in, then chapter 06's own networks. Scored
                  marks before step 1,000 score G's 64x64 output, which the first 500 steps do not train
+  batch32-r1-g2-grow250  the same with 250 steps at 32x32 and 250 fading
 
 Run alone on the machine (or serialised: other jobs slow the steps and the comparison is then unfair):
   flock /tmp/course_cpu.lock .venv/bin/python benchmarks/faces_recipes.py --budget 200
@@ -98,6 +99,7 @@ RECIPES = {
     "batch32-r1-g2-aa": dict(batch=32, r1_gamma=2.0, d_antialias=True),
     "batch32-r1-g2-aa-bilinear": dict(batch=32, r1_gamma=2.0, d_antialias=True, upsampling="bilinear"),
     "batch32-r1-g2-grow": dict(batch=32, r1_gamma=2.0, grow_low=500, grow_fade=500),
+    "batch32-r1-g2-grow250": dict(batch=32, r1_gamma=2.0, grow_low=250, grow_fade=250),
 }
 # (decay, warmup) of each weight average: d = min(decay, (1 + n) / (warmup + n)) at step n. Warmup 10 counts
 # about the last n / 9 steps (so 0.995 and 0.999 coincide below about 1,900 steps), warmup 4 (chapter 06's)
