@@ -150,6 +150,9 @@ def test_growing_networks_refuse_networks_that_are_not_64x64():
 
     with pytest.raises(ValueError, match="needs chapter 06's"):
         F.growing_face_networks(gan.build_dcgan_generator(8), F.build_face_discriminator(filters=4))
+    flat = keras.Sequential([keras.Input((8,)), keras.layers.Dense(64 * 64 * 3), keras.layers.Reshape(F.IMAGE_SHAPE)])
+    with pytest.raises(ValueError, match="an upsampling layer in G"):
+        F.growing_face_networks(flat, F.build_face_discriminator(filters=4))
 
 
 @pytest.mark.parametrize("size,stack", [

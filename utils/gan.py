@@ -183,9 +183,8 @@ def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_d
                     real_label: float = 1.0, seed: int = 0, r1_gamma: float = 0.0, average=None, **options):
     """`gan_update` as a `tf.function`: returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`.
 
-    The step owns a `SeedGenerator(seed)`, so its noise is repeatable (or draws from `seed` if it is a
-    `SeedGenerator` already, shared with other steps). `options`: `d_loss_fn`, `g_loss_fn`, `augment`;
-    `average`: a `utils.training.WeightAverage` of G (or a list of them), updated after every step.
+    Its noise comes from `SeedGenerator(seed)`, repeatable (or `seed` itself, one shared with other steps). `options`:
+    `d_loss_fn`, `g_loss_fn`, `augment`; `average`: a `utils.training.WeightAverage` of G (or a list), after every step.
     """
     seeds = seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
     averages = [] if average is None else list(average) if isinstance(average, (list, tuple)) else [average]

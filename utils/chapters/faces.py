@@ -305,9 +305,13 @@ def growing_face_networks(generator, discriminator) -> GrowingNetworks:
                          f"{generator.output_shape[1:]} and a discriminator of {discriminator.input_shape[1:]}")
     g_layers, d_layers = generator.layers, discriminator.layers
     # G's last block starts at its last x2 upsampling (32 -> 64); D's first block ends at its first activation
-    last_up = max(i for i, layer in enumerate(g_layers)
-                  if isinstance(layer, (keras.layers.UpSampling2D, keras.layers.Conv2DTranspose)))
-    first_act = next(i for i, layer in enumerate(d_layers) if isinstance(layer, keras.layers.LeakyReLU))
+    ups = [i for i, layer in enumerate(g_layers)
+           if isinstance(layer, (keras.layers.UpSampling2D, keras.layers.Conv2DTranspose))]
+    acts = [i for i, layer in enumerate(d_layers) if isinstance(layer, keras.layers.LeakyReLU)]
+    if not (ups and acts):
+        raise ValueError("growing_face_networks splits networks built by build_face_generator and "
+                         "build_face_discriminator (an upsampling layer in G, a LeakyReLU in D); these have none")
+    last_up, first_act = ups[-1], acts[0]
     trunk, g_last_block = g_layers[:last_up], g_layers[last_up:]
     d_first_block, d_rest = d_layers[:first_act + 1], d_layers[first_act + 1:]
     first_conv = next(layer for layer in d_first_block if not isinstance(layer, keras.layers.DepthwiseConv2D))
@@ -351,7 +355,8 @@ def make_growing_train_step(generator, discriminator, g_optimizer, d_optimizer, 
     earlier phase gets fresh copies of the optimisers (their configuration, no state), as progressive growing
     resets Adam when the resolution changes. Steps count from `first_step` (a resumed run). `options` (R1,
     `average=` of `generator`, `augment=`...) go to every phase's `make_face_train_step`; all phases draw their
-    noise from one `SeedGenerator(seed)`. Each phase's step is traced at its first call.
+    noise from one `SeedGenerator(seed)`. Each phase's step is traced at its first call, or all three at once,
+    before a timed run, by `growing_step.trace(real_images)`; `growing_step.networks` is the `GrowingNetworks`.
     """
     for name, value in (("low_steps", low_steps), ("fade_steps", fade_steps), ("first_step", first_step)):
         if not (isinstance(value, int) and value >= 0):
