@@ -109,6 +109,31 @@ def test_gan_model_fit_with_callbacks_and_saved_generator_loads(tmp_path):
     json.dumps({k: [float(x) for x in v] for k, v in history.history.items()})
 
 
+def test_steps_per_execution_changes_the_calls_not_the_updates():
+    """Chapter 03 trains with compile(steps_per_execution=8): the same weights as one step per call,
+    with the batch callbacks (TimeBudget's clock) called once per execution. The short last execution
+    (2 steps) runs only the batches there are; Keras 3.15 numbers it as if it were full (11, not 9)."""
+    images = np.random.default_rng(0).uniform(-1, 1, (40, 28, 28, 1)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices(images).batch(4)  # 10 batches: 4 + 4 + 2 at N = 4
+
+    def train(steps_per_execution):
+        calls = []
+        record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: calls.append(batch))
+
+        def fit(g, d, g_opt, d_opt):
+            model = gan.GAN(g, d, latent_dim=8, r1_gamma=1.0, seed=3)
+            model.compile(d_optimizer=d_opt, g_optimizer=g_opt, steps_per_execution=steps_per_execution)
+            model.fit(data, epochs=1, verbose=0, callbacks=[record])
+
+        return _weights_after(fit), calls
+
+    one_per_call, calls_1 = train(1)
+    four_per_call, calls_4 = train(4)
+    assert calls_1 == list(range(10)) and len(calls_4) == 3 and calls_4[:2] == [3, 7]
+    for a, b in zip(one_per_call, four_per_call):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_time_budget_stops_fit():
     g, d = _tiny_pair()
     model = gan.GAN(g, d, latent_dim=8)
