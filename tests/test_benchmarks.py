@@ -1,6 +1,7 @@
 """The DCGAN benchmark trains what chapter 03 teaches, and scores every budget it is given."""
 
 import importlib.util
+import inspect
 
 import keras
 import numpy as np
@@ -266,3 +267,15 @@ def test_steps_per_execution_benchmark_trains_chapter_03s_model_for_its_budget()
         with pytest.raises(SystemExit) as stopped:
             spe.main(bad)
         assert stopped.value.code == 2, bad
+
+
+def test_families_equal_time_trains_the_dcgan_with_chapter_03s_steps_per_execution():
+    families = _load_benchmark("families_equal_time")
+    assert inspect.signature(families.train_dcgan).parameters["steps_per_execution"].default == 8
+    x = np.random.default_rng(0).uniform(-1, 1, (320, 28, 28, 1)).astype("float32")  # 10 batches of 32
+    for steps_per_execution in (1, 4):  # a zero budget stops fit() at its first check: after one call
+        _, steps, _ = families.train_dcgan(x, 0.0, steps_per_execution=steps_per_execution)
+        assert steps == steps_per_execution
+    with pytest.raises(SystemExit) as stopped:
+        families.main(["--dcgan-spe", "0"])
+    assert stopped.value.code == 2
