@@ -41,10 +41,15 @@ def test_t10k_only_folder_splits_8000_2000_and_says_so(t10k_folder, capsys):
     assert "first 8000" in capsys.readouterr().out
 
 
-def test_course_data_dir_is_used(t10k_folder, monkeypatch):
+def test_course_data_dir_is_used_and_named_without_the_machines_folder(t10k_folder, monkeypatch):
+    """Stored outputs are read on other machines: they name the setting, not this machine's path."""
     folder, _, _ = t10k_folder
     monkeypatch.setenv("COURSE_DATA_DIR", str(folder))
-    assert str(folder) in utils.load_mnist(verbose=False).source
+    source = utils.load_mnist(verbose=False).source
+    assert "IDX files in COURSE_DATA_DIR" in source and str(folder) not in source
+    assert "COURSE_DATA_DIR" in utils.env_report() and str(folder) not in utils.env_report()
+    # A folder passed by hand is the learner's own: it is named as given.
+    assert str(folder) in utils.load_mnist(data_dir=folder, verbose=False).source
 
 
 def test_full_idx_folder_keeps_official_split(tmp_path):

@@ -67,7 +67,9 @@ def test_badge_objectives_and_setup_cell(folder, path):
     assert "Learning objectives" in prose
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert SETUP_MARKER in first_code.source and "google.colab" in first_code.source
-    assert "utils.seed_everything" in first_code.source and "utils.env_report()" in first_code.source
+    assert "utils.start(COURSE_VERSION)" in first_code.source  # version check, seed, environment line
+    lines = first_code.source.splitlines()
+    assert len(lines) <= 12 and max(map(len, lines)) <= 100, "the first cell: at most 12 lines of 100"
 
 
 def test_setup_cell_is_the_same_everywhere():

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Regenerate the "Open in Colab" / Binder badges in README.md and in every notebook's first cell.
 
+It also keeps each chapter's stated run time ("runs in about N min in full mode", in the first markdown
+cell's **Time:** line) equal to the full-mode wall time stored in the notebook's metadata.
+
 The public repository is named once, in REPOSITORY below (or --repo). A notebook's first markdown
 cell starts with its badge line; README.md holds the course map between the BADGES markers.
 
@@ -11,6 +14,7 @@ cell starts with its badge line; README.md holds the course map between the BADG
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 
@@ -22,6 +26,7 @@ BRANCH = "main"
 COLAB_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_SVG = "https://mybinder.org/badge_logo.svg"
 REPO_SETTING = re.compile(r'^COURSE_REPO = ".*"$', re.MULTILINE)  # the first code cell clones this on Colab
+RUN_TIME = re.compile(r"runs in about \S+ (?:min|s) in full mode")  # in the first markdown cell
 README_START, README_END = "<!-- BADGES:START -->", "<!-- BADGES:END -->"
 
 
@@ -39,6 +44,24 @@ def badge_line(relative_path: str, repo: str = REPOSITORY) -> str:
         f"[![Open In Colab]({COLAB_SVG})]({colab_url(relative_path, repo)}) "
         f"[![Binder]({BINDER_SVG})]({binder_url(relative_path, repo)})"
     )
+
+
+def run_time_phrase(seconds: float) -> str:
+    """How a chapter states its stored full-mode wall time: seconds under a minute, else minutes up."""
+    if seconds < 60:
+        return f"runs in about {max(10, round(seconds, -1)):.0f} s in full mode"
+    return f"runs in about {math.ceil(seconds / 60)} min in full mode"
+
+
+def with_run_time(nb) -> bool:
+    """Write the stored full-mode time into the first markdown cell's phrase; True when it changed."""
+    seconds = nb.metadata.get("course", {}).get("seconds")
+    first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if seconds is None or first is None or not RUN_TIME.search(first.source):
+        return False
+    new = RUN_TIME.sub(run_time_phrase(seconds), first.source, count=1)
+    changed, first.source = new != first.source, new
+    return changed
 
 
 def notebook_title(nb) -> str:
@@ -73,7 +96,7 @@ def with_badge(nb, relative_path: str, repo: str = REPOSITORY) -> bool:
         new = f"{line}\n\n{first.source}".rstrip() + "\n"
     changed = new != first.source
     first.source = new
-    return changed or setup_changed
+    return with_run_time(nb) or changed or setup_changed
 
 
 def course_map(repo: str = REPOSITORY) -> str:

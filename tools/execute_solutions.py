@@ -2,7 +2,7 @@
 """Run solution notebooks in full mode and store their outputs, for reading on GitHub.
 
 Each executed notebook records in its metadata the mode, a hash of its code cells, the wall time
-and the date; tests/test_notebooks.py fails when outputs are stale, carry errors, or come from fast mode.
+and the CPU count; tests/test_notebooks.py fails when outputs are stale, carry errors, or come from fast mode.
 
     python tools/execute_solutions.py                         # every notebook in solutions/
     python tools/execute_solutions.py solutions/01_image_generation_principles.ipynb
@@ -11,14 +11,13 @@ and the date; tests/test_notebooks.py fails when outputs are stale, carry errors
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
-from badges import with_badge
+from badges import with_badge, with_run_time
 from nbclient import NotebookClient
 from nbcommon import REPO_ROOT, SOLUTIONS, code_hash
 
@@ -37,9 +36,9 @@ def execute(path: Path, timeout: int) -> float:
         "mode": "full",
         "code_hash": code_hash(nb),
         "seconds": round(seconds, 1),
-        "executed": datetime.date.today().isoformat(),
         "cpu_count": os.cpu_count(),
     }
+    with_run_time(nb)  # the chapter's **Time:** line states this run's wall time
     nbformat.write(nb, path)
     return seconds
 

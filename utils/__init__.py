@@ -29,7 +29,7 @@ __all__ = [  # the names `import utils` gives a notebook directly; modules: `fro
     "FAST", "MODE", "REPO_ROOT", "__version__", "check_version", "DataError", "ImageData",
     "LiveTrainingDisplay", "artifact_dir", "binarize", "binarize_dynamic", "env_report",
     "find_artifact", "image_grid", "load_fashion_mnist", "load_mnist", "make_dataset", "pick",
-    "plot_history", "scale_images", "seed_everything", "show_images", "to_unit_range",
+    "plot_history", "scale_images", "seed_everything", "show_images", "start", "to_unit_range",
 ]
 
 
@@ -41,3 +41,10 @@ def check_version(notebook_version: str) -> bool:
           f"imported ({os.path.dirname(__file__)}) is version {__version__}. Open the notebook from "
           "the same copy of the course (in Colab: Runtime > Disconnect and delete runtime, then run again).")
     return False
+
+
+def start(notebook_version: str, seed: int = 42) -> None:
+    """What every notebook's first cell does after `import utils`: check the version, seed, report."""
+    check_version(notebook_version)
+    seed_everything(seed)
+    print(env_report())

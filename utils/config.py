@@ -107,8 +107,9 @@ def _package_version(name: str) -> str:
 def env_report(data_source: str | None = None) -> str:
     """One line: versions, CPU/GPU, mode and data source. Notebooks print it in their first cell."""
     if data_source is None:
+        # The learner's terms, not this machine's folder (stored outputs are read by others).
         data_dir = os.environ.get("COURSE_DATA_DIR")
-        data_source = f"COURSE_DATA_DIR={data_dir}" if data_dir else "keras.datasets (online)"
+        data_source = "files in COURSE_DATA_DIR" if data_dir else "keras.datasets (online)"
     parts = [
         f"Python {platform.python_version()}",
         f"TensorFlow {_package_version('tensorflow')}",

@@ -248,6 +248,9 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike | None = None,
     data_dir = data_dir or os.environ.get("COURSE_DATA_DIR")
     if data_dir:
         data = load_from_folder(data_dir, name)
+        if data_dir == os.environ.get("COURSE_DATA_DIR"):
+            # Name the setting, not the folder: stored outputs must not show this machine's paths.
+            data.source = data.source.replace(str(Path(data_dir).expanduser()), "COURSE_DATA_DIR")
     else:
         data = _load_keras(name)
     if verbose:
