@@ -23,6 +23,8 @@ def test_stub_is_not_attempted(exercise):
 
 def test_counts():
     assert len(ex.DRILLS) >= 5 and len(ex.BUGS) >= 5 and len(QUIZ) >= 10
+    assert ex.GRADED == ex.DRILLS + [ex.q12] + ex.BUGS  # the scorecard grades drill 7 too
+    assert [e.title.split(":")[0] for e in ex.DERIVATIONS] == [f"Drill {n}" for n in range(1, 8)]
 
 
 # ---- q1 KL
@@ -336,3 +338,42 @@ def test_quiz_key_and_grading():
 def test_every_quiz_answer_is_an_option():
     for item in QUIZ.items:
         assert item.answer in item.options and len(item.options) >= 3
+
+
+def quiz_giveaways(quiz):
+    """(largest share of right answers at one letter, share of items whose right option is the longest).
+
+    A tie for the longest counts as longest: a candidate who picks the longest option must not profit."""
+    letters = [item.answer for item in quiz.items]
+    at_one_letter = max(letters.count(letter) for letter in set(letters)) / len(letters)
+    longest = sum(
+        len(item.options[item.answer]) >= max(len(text) for key, text in item.options.items() if key != item.answer)
+        for item in quiz.items
+    )
+    return at_one_letter, longest / len(quiz.items)
+
+
+def test_quiz_right_option_is_not_given_away_by_place_or_length():
+    at_one_letter, longest = quiz_giveaways(QUIZ)
+    assert at_one_letter <= 0.4, f"{at_one_letter:.0%} of the right answers share one letter"
+    assert longest <= 0.4, f"the right option is the longest in {longest:.0%} of the items"
+
+
+def test_the_giveaway_check_can_fail():
+    def item(answer, right_is_longest):
+        options = {"a": "short", "b": "tiny", "c": "small"}
+        options[answer] = "a much longer option" if right_is_longest else "x"
+        return QuizItem("q", options, answer, "why")
+
+    at_one_letter, longest = quiz_giveaways(Quiz([item("b", True) for _ in range(5)]))
+    assert at_one_letter == 1.0 and longest == 1.0
+    assert quiz_giveaways(Quiz([item(k, False) for k in "abc"])) == (1 / 3, 0.0)
+
+
+def test_quiz_shuffle_is_fixed_and_keeps_the_right_option():
+    from utils.exercises.quiz import quiz_item
+
+    first = quiz_item(3, "q", "right", ["w1", "w2", "w3"], "why")
+    again = quiz_item(3, "q", "right", ["w1", "w2", "w3"], "why")
+    assert first == again and first.options[first.answer] == "right"
+    assert sorted(first.options.values()) == ["right", "w1", "w2", "w3"]

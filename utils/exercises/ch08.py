@@ -1,4 +1,5 @@
-"""Checkers for chapter 08 (interview prep): derivation/coding drills q1-q6, find-the-bug drills q7-q11.
+"""Checkers for chapter 08 (interview prep): derivation drills q1-q6 and q12 (drill 7), find-the-bug drills
+q7-q11 (bugs 1-5).
 
 Every checker calls the learner's function on small inputs made here and compares with a reference,
 so a wrong answer gets a message about *what* is wrong (sign, missing factor, wrong shape...).
@@ -421,7 +422,7 @@ BUGS = [q7, q8, q9, q10, q11]
 
 
 # ---------------------------------------------------------------- q12: drill 7, q(x_t | x_0)
-# Chapter 10's diffusion drill. Not in DRILLS: the scorecard pairs DRILLS + BUGS with its answers.
+# The diffusion drill (chapter 10's forward process). Kept out of DRILLS, which lists drills 1-6 only.
 def _closed_form_pair(value, steps):
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise Incorrect(f"return a pair (mean_coef, std) of arrays of shape ({steps},), got "
@@ -473,3 +474,6 @@ q12 = Exercise(
     hint="alpha_bar_t = prod over s <= t of (1 - beta_s) (np.cumprod); x_t = sqrt(alpha_bar_t) x_0"
          " + sqrt(1 - alpha_bar_t) eps, so return np.sqrt(alpha_bar) and np.sqrt(1 - alpha_bar).",
 )
+
+DERIVATIONS = DRILLS + [q12]  # drills 1-7, in the notebook's order
+GRADED = DERIVATIONS + BUGS  # what the notebook's scorecard grades, in order

@@ -1,14 +1,19 @@
-"""Chapter 08's self-check quiz (section 3): multiple-choice items graded in the notebook.
+"""Chapter 08's self-check quiz (Part 6): multiple-choice items graded in the notebook.
 
     from utils.exercises.quiz import QUIZ
     QUIZ.show()                      # print the questions
     QUIZ.grade(my_answers)           # a dict {1: "b", 2: "d", ...} or a function returning one
 
-Each item has one correct letter and an explanation shown after grading, right or wrong.
+Each item has one correct letter and an explanation shown after grading, right or wrong. Items are
+written as (right option, wrong options); `quiz_item` shuffles them with a fixed seed per item, so the
+letters never change between runs but the right one is not predictable from its place, and the options
+are written at similar lengths so it is not predictable from its length either
+(tests/test_exercises_ch08.py checks both).
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from .framework import Incorrect, NotAttempted, call_answer
@@ -97,82 +102,89 @@ class Quiz:
         return result
 
 
-QUIZ = Quiz([
-    QuizItem(
-        "Which statement about generative vs discriminative models is right?",
-        {"a": "A discriminative model learns p(x); a generative one learns p(y|x)",
-         "b": "A generative model learns (something that lets you sample from) p(x) or p(x|y); a classifier "
-              "learns p(y|x)",
-         "c": "Generation and recognition are the same task run backwards, so one network does both",
-         "d": "Generative models cannot be conditioned on labels"},
-        "b", "recognition maps an image to a label, p(y|x); generation must model the whole distribution of images."),
-    QuizItem(
-        "How should the 'families' of image generation be sorted?",
-        {"a": "rule-based, sample-based, GAN-based (three peers)",
-         "b": "GAN and VAE are rule-based because they follow training rules",
-         "c": "rule-based/procedural synthesis vs learned (data-driven) generative models; GAN, VAE, "
-              "autoregressive, flow and diffusion models are all families of the learned kind",
-         "d": "only GANs learn from data"},
-        "c", "GANs are one kind of learned generative model, not a third category next to 'learned from samples'."),
-    QuizItem(
-        "Early in GAN training D rejects every fake with high confidence. Which generator loss still gives "
-        "useful gradients?",
-        {"a": "minimise log(1 - D(G(z)))", "b": "minimise -log D(G(z)) (non-saturating)",
-         "c": "maximise log D(x)", "d": "minimise D(G(z))^2"},
-        "b", "log(1 - D) is flat when D(G(z)) is near 0; -log D is steep there."),
-    QuizItem(
-        "Your GAN draws only 1s and 7s, all very similar, whatever the noise. This is",
-        {"a": "overfitting of the discriminator", "b": "posterior collapse", "c": "mode collapse",
-         "d": "vanishing gradients in the encoder"},
-        "c", "the generator has found a few outputs that fool D and ignores z; remedies: minibatch discrimination, "
-             "Wasserstein/gradient-penalty losses, a better-balanced D, conditioning."),
-    QuizItem(
-        "With the optimal discriminator, the original GAN objective equals (up to a constant)",
-        {"a": "KL(p_data || p_g)", "b": "the Wasserstein-1 distance", "c": "2 x JS(p_data || p_g)",
-         "d": "the ELBO"},
-        "c", "V(D*, G) = -log 4 + 2 JS(p_data || p_g)."),
-    QuizItem(
-        "Why does the reparameterisation trick matter in a VAE?",
-        {"a": "it makes the KL term closed-form", "b": "it lets gradients flow through the sampling of z to the "
-         "encoder, because the randomness moves into an input eps ~ N(0, I)",
-         "c": "it removes the need for a prior", "d": "it makes the decoder deterministic"},
-        "b", "z = mu + sigma * eps is a differentiable function of mu and sigma."),
-    QuizItem(
-        "The KL term of a VAE goes to ~0 for every input and samples ignore z. This is",
-        {"a": "mode collapse", "b": "posterior collapse: a too-powerful decoder explains x without z",
-         "c": "a sign that training converged perfectly", "d": "caused by using tanh outputs"},
-        "b", "fixes: KL annealing/warm-up, free bits, a weaker decoder."),
-    QuizItem(
-        "In a beta-VAE with beta > 1, you expect",
-        {"a": "sharper reconstructions", "b": "a more factorised (disentangled) but blurrier code, with worse "
-         "reconstructions", "c": "no change: beta cancels out", "d": "a GAN"},
-        "b", "beta weights the KL term, trading reconstruction for a code closer to the prior."),
-    QuizItem(
-        "FID compares",
-        {"a": "pixels of generated and real images one by one",
-         "b": "Gaussians fitted to a network's features of real and generated images (means and covariances)",
-         "c": "the discriminator's loss at the end of training", "d": "the classifier's accuracy on fakes"},
-        "b", "lower is better; it needs many samples and a fixed feature network to compare numbers."),
-    QuizItem(
-        "The generator ends in tanh, so the training images must be scaled to",
-        {"a": "[0, 255]", "b": "[0, 1]", "c": "[-1, 1]", "d": "zero mean, unit variance per image"},
-        "c", "the real and fake images must live in the same range or D tells them apart trivially."),
-    QuizItem(
-        "A Conv2DTranspose with kernel 4, stride 2, padding='same' maps 7x7 to",
-        {"a": "14x14", "b": "16x16", "c": "13x13", "d": "7x7"},
-        "a", "'same' multiplies by the stride; 'valid' would give 7*2 + max(4-2, 0) = 16."),
-    QuizItem(
-        "In Keras 3, you set discriminator.trainable = False, compile a combined model, and call "
-        "discriminator.train_on_batch inside your loop. What happens?",
-        {"a": "both networks train as in Keras 2", "b": "the discriminator never trains, because trainable is "
-         "read when its own train function is built and it is now frozen", "c": "an error is raised",
-         "d": "the generator never trains"},
-        "b", "Keras 3 does not keep Keras 2's compile-time snapshot; use explicit GradientTape steps or a "
-             "Model subclass with train_step."),
-    QuizItem(
-        "Which model family dominates text-to-image generation since about 2022?",
-        {"a": "plain VAEs", "b": "diffusion models (often in a VAE's latent space)", "c": "rule-based synthesis",
-         "d": "Boltzmann machines"},
-        "b", "Stable Diffusion runs diffusion in the latent space of an autoencoder; GANs remain strong for fast, "
-             "single-domain generation."),
-])
+SEED = 18  # the shuffles below depend on it: change it and the answer letters change
+
+
+def quiz_item(number: int, question: str, right: str, wrong: list, why: str) -> QuizItem:
+    """A QuizItem whose options are `right` and `wrong` in an order fixed by SEED and `number`."""
+    options = [right, *wrong]
+    random.Random(SEED * 1000 + number).shuffle(options)
+    letters = "abcdefgh"[: len(options)]
+    return QuizItem(question, dict(zip(letters, options)), letters[options.index(right)], why)
+
+
+_ITEMS = [  # (question, right option, wrong options, why)
+    ("Which statement about generative and discriminative models is right?",
+     "A generative model learns p(x) or p(x|y); a classifier learns p(y|x)",
+     ["A generative model learns p(y|x), and a classifier learns p(x)",
+      "Generation is recognition run backwards, so one single network can do both",
+      "A generative model can never be conditioned on a class label"],
+     "recognition maps an image to a label, p(y|x); generation must model the distribution of images."),
+    ("How should the families of image generation methods be sorted?",
+     "Procedural synthesis vs learned models (VAE, GAN, diffusion...)",
+     ["Rule-based, sample-based and GAN-based methods, as three peers",
+      "GAN and VAE are rule-based because they follow training rules",
+      "Only GANs learn from data; all the other families are procedural"],
+     "GANs are one family of learned generative models, not a third category beside 'sample-based'."),
+    ("Early in training D rejects every fake with confidence. Which generator loss still gives G a "
+     "useful gradient?",
+     "minimise -log D(G(z))",
+     ["minimise log(1 - D(G(z)))", "maximise log D(x) of real x", "minimise D(G(z)) squared"],
+     "with D = sigmoid(l), d/dl log(1 - D) = -D is near 0 when D(G(z)) is near 0; d/dl -log D = "
+     "-(1 - D) is near -1 there."),
+    ("Your GAN draws only 1s and 7s, all alike, whatever the noise. This is",
+     "mode collapse",
+     ["posterior collapse", "discriminator overfitting", "vanishing encoder gradients"],
+     "G has found a few outputs that fool D and ignores z; remedies: minibatch standard-deviation "
+     "features, a Wasserstein loss with gradient penalty, conditioning."),
+    ("With the optimal discriminator, the original GAN objective equals, up to a constant,",
+     "2 JS(p_data || p_g)",
+     ["KL(p_data || p_g)", "the Wasserstein-1 distance", "the VAE's negative ELBO"],
+     "V(D*, G) = -log 4 + 2 JS(p_data || p_g)."),
+    ("Why does the reparameterisation trick matter in a VAE?",
+     "Gradients reach the encoder through the sample",
+     ["It is what makes the KL term closed-form", "It removes the need for a prior over the code",
+      "It makes the decoder output deterministic"],
+     "z = mu + sigma * eps moves the randomness into an input eps, so z is differentiable in mu and "
+     "sigma."),
+    ("A VAE's KL term goes to about 0 for every input, and its samples ignore z. This is",
+     "posterior collapse",
+     ["mode collapse", "perfect convergence", "a tanh output layer"],
+     "a decoder that can model x alone makes z useless; fixes: KL warm-up, free bits, a weaker "
+     "decoder."),
+    ("In a beta-VAE with beta > 1, you expect",
+     "a code closer to the prior, worse reconstructions",
+     ["sharper reconstructions and the very same code", "no change, because beta cancels out",
+      "training to turn into a GAN's minimax game"],
+     "beta multiplies the KL term, trading reconstruction for a code closer to the factorised prior."),
+    ("FID compares",
+     "Gaussians fitted to features of real and fake images",
+     ["real and generated images, pixel by pixel, in order", "the discriminator's losses at the end of training",
+      "a classifier's accuracy on the generated images"],
+     "the Frechet distance between the two feature Gaussians; lower is better."),
+    ("Model A's FID was computed from 5,000 samples, model B's from 50,000. What can you conclude?",
+     "Nothing yet: FID is biased in N, so compare at equal N",
+     ["A is better, since its FID needed fewer samples to be low", "B is better: its FID comes from more images",
+      "Nothing: FID is only defined for exactly 10,000 samples"],
+     "FID is biased upwards, the more so the smaller N; recompute both at the same N (papers use 50,000) "
+     "or use KID, which is unbiased."),
+    ("A Keras Conv2DTranspose with kernel 4, stride 2 and padding='same' maps 7x7 to",
+     "14x14",
+     ["16x16", "13x13", "7x7 (the stride only moves the kernel)"],
+     "'same' multiplies by the stride; 'valid' would give 7*2 + max(4-2, 0) = 16."),
+    ("Keras 3: you set discriminator.trainable = False, compile the combined model, then call "
+     "discriminator.train_on_batch for the first time. What happens?",
+     "D never trains; Keras only warns",
+     ["Both networks train, as in Keras 2", "Keras raises an error at that call",
+      "G never trains, D trains normally"],
+     "D's train function is built at its first call, while D is frozen, so it updates nothing and "
+     "warns that the model has no trainable weights; use GradientTape steps or a train_step."),
+    ("What trains most leading text-to-image models since about 2022?",
+     "Diffusion or flow matching in a latent space",
+     ["Plain VAEs sampled directly from their prior", "Rule-based procedural synthesis",
+      "Restricted Boltzmann machines, stacked deep"],
+     "Stable Diffusion runs diffusion in an autoencoder's latent space; SD3 and FLUX train with flow "
+     "matching and transformer backbones (DiT/MMDiT); GAN losses live on in few-step distillation."),
+]
+
+QUIZ = Quiz([quiz_item(n, q, right, wrong, why) for n, (q, right, wrong, why) in enumerate(_ITEMS, 1)])
