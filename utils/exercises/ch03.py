@@ -289,14 +289,16 @@ def _check_classic_round(fn):
     setup.batches = setup.batches * 2  # two rounds on the same batch
     grade_steps(_run_classic(fn, setup), setup, rerun=lambda: _run_classic(fn, setup),
                 accepted=(_CLASSIC,), d_mistakes=_CLASSIC_MISTAKES)
-    return "Repaired: it works, but only because each train function was first built in the right state. " \
-           "An explicit GradientTape step has no such trap."
+    return "Repaired: it works, but only because each train function was traced in the right state " \
+           "(a retrace, e.g. for a new batch size, reads the flag again). An explicit GradientTape step " \
+           "has no such trap."
 
 
 q5 = Exercise(
     "Debug the article: make the frozen-discriminator recipe train both networks in Keras 3",
     _check_classic_round,
-    hint="Keras 3 reads `trainable` when a model's train function is first built. Toggle it: True before "
+    hint="Keras 3 reads `trainable` when a model's train function is traced (its first training call after "
+         "compile(), and again on a retrace). Toggle it: True before "
          "discriminator.train_on_batch, False before gan_model.train_on_batch; train G through `gan_model` "
          "with target 1.",
 )
