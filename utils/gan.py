@@ -140,6 +140,17 @@ def generate(generator, n: int, seed: int = 0, batch_size: int = 500) -> np.ndar
 
 
 # --------------------------------------------------------------------------------------- training
+def _replica_share(loss):
+    """A replica's share of a batch-mean loss: loss / N under a `tf.distribute` strategy of N replicas
+
+    The optimizer sums the replicas' gradients (an all-reduce), so each replica differentiates its
+    mean divided by N: the sum is then the gradient of the mean over the global batch, as with
+    `tf.nn.compute_average_loss` and Keras' own losses. With one replica the loss is left as it is.
+    """
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / replicas if replicas > 1 else loss
+
+
 def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
                latent_dim: int = LATENT_DIM, real_label: float = 1.0, r1_gamma: float = 0.0,
                d_loss_fn=discriminator_loss, g_loss_fn=generator_loss, augment=None) -> dict:
@@ -153,6 +164,8 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
     `augment(images, seeds)` (e.g. `utils.chapters.faces.diff_augment`) transforms every batch D sees,
     real or fake (the R1 penalty is taken on the augmented reals). Returns d_loss (without the penalty, as in
     chapter 02), g_loss, and d_real, d_fake: batch means of D(x) and D(G(z)) as probabilities.
+    Under a `tf.distribute` strategy each replica differentiates its losses divided by the number
+    of replicas (`_replica_share`): N replicas then make one device's update on one global batch.
     """
     batch = tf.shape(real_images)[0]
     seen = (lambda images: augment(images, seeds)) if augment else (lambda images: images)
@@ -166,14 +179,16 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
         else:
             d_loss = d_loss_fn(real_logits, fake_logits)
         d_total = d_loss + 0.5 * r1_gamma * r1_penalty(discriminator, real_images) if r1_gamma else d_loss
+        d_total = _replica_share(d_total)
     d_vars = discriminator.trainable_variables
     d_optimizer.apply_gradients(zip(tape.gradient(d_total, d_vars), d_vars))
 
     z = keras.random.normal((batch, latent_dim), seed=seeds)
     with tf.GradientTape() as tape:
         g_loss = g_loss_fn(discriminator(seen(generator(z, training=True)), training=True))
+        g_share = _replica_share(g_loss)
     g_vars = generator.trainable_variables
-    g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+    g_optimizer.apply_gradients(zip(tape.gradient(g_share, g_vars), g_vars))
     return {"d_loss": d_loss, "g_loss": g_loss,
             "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
             "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
