@@ -26,7 +26,7 @@ def _col(v):
 
 
 def q_sample(x0, t, noise, schedule):
-    ab = schedule.alpha_bars[t].reshape(-1, 1, 1, 1)
+    ab = schedule.alpha_bars[t - 1].reshape(-1, 1, 1, 1)
     return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * noise
 
 
@@ -35,7 +35,7 @@ def test_q1_accepts_right_answers():
     assert _outcome(ex.q1, lambda x0, t, n, s: s.q_sample(x0, t, n)).status == "correct"
 
     def with_ops(x0, t, noise, schedule):
-        ab = _col(ops.take(ops.convert_to_tensor(schedule.alpha_bars, "float32"), t))
+        ab = _col(ops.take(ops.convert_to_tensor(schedule.alpha_bars, "float32"), t - 1))
         return ops.sqrt(ab) * x0 + ops.sqrt(1.0 - ab) * noise
 
     assert _outcome(ex.q1, with_ops).status == "correct"
@@ -43,28 +43,31 @@ def test_q1_accepts_right_answers():
 
 def test_q1_rejects_the_typical_mistakes():
     def alphas(x0, t, noise, s):
-        a = s.alphas[t].reshape(-1, 1, 1, 1)
+        a = s.alphas[t - 1].reshape(-1, 1, 1, 1)
         return np.sqrt(a) * x0 + np.sqrt(1 - a) * noise
 
     def no_sqrt(x0, t, noise, s):
-        ab = s.alpha_bars[t].reshape(-1, 1, 1, 1)
+        ab = s.alpha_bars[t - 1].reshape(-1, 1, 1, 1)
         return ab * x0 + (1 - ab) * noise
 
     def variance_on_noise(x0, t, noise, s):
-        ab = s.alpha_bars[t].reshape(-1, 1, 1, 1)
+        ab = s.alpha_bars[t - 1].reshape(-1, 1, 1, 1)
         return np.sqrt(ab) * x0 + (1 - ab) * noise
 
-    def off_by_one(x0, t, noise, s):
-        ab = s.alpha_bars[np.maximum(t - 1, 0)].reshape(-1, 1, 1, 1)
-        ab[t == 0] = 1.0  # alpha_bar[-1] = 1
+    def off_by_one(x0, t, noise, s):  # the slip of forgetting that arrays count from 0
+        ab = s.alpha_bars[t].reshape(-1, 1, 1, 1)
+        return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * noise
+
+    def one_before(x0, t, noise, s):
+        ab = s.alpha_bar(t - 1).reshape(-1, 1, 1, 1)
         return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * noise
 
     def one_t(x0, t, noise, s):
-        ab = s.alpha_bars[t[0]]
+        ab = s.alpha_bars[t[0] - 1]
         return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * noise
 
     def no_broadcast(x0, t, noise, s):
-        ab = s.alpha_bars[t]  # (N,) against (N, 28, 28, 1): broadcasts over the wrong axis
+        ab = s.alpha_bars[t - 1]  # (N,) against (N, 28, 28, 1): broadcasts over the wrong axis
         return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * noise
 
     _rejects(ex.q1, alphas, "alpha_bar_t, the product")
@@ -72,10 +75,11 @@ def test_q1_rejects_the_typical_mistakes():
     _rejects(ex.q1, variance_on_noise, "standard deviation is sqrt(1 - alpha_bar_t)")
     _rejects(
         ex.q1,
-        lambda x0, t, n, s: x0 + np.sqrt(1 - s.alpha_bars[t]).reshape(-1, 1, 1, 1) * n,
+        lambda x0, t, n, s: x0 + np.sqrt(1 - s.alpha_bars[t - 1]).reshape(-1, 1, 1, 1) * n,
         "x_0 is not shrunk",
     )
-    _rejects(ex.q1, off_by_one, "alpha_bar[t - 1]")
+    _rejects(ex.q1, off_by_one, "schedule.alpha_bars[t] is alpha_bar_(t+1)")
+    _rejects(ex.q1, one_before, "alpha_bar_(t-1)")
     _rejects(ex.q1, one_t, "same timestep")
     _rejects(ex.q1, no_broadcast, "shape")
     assert _outcome(ex.q1, None).status == "not attempted"
@@ -85,7 +89,7 @@ def test_q1_rejects_the_typical_mistakes():
 
 
 def diffusion_loss(model, schedule, x0, t, noise, labels):
-    ab = _col(ops.take(ops.convert_to_tensor(schedule.alpha_bars, "float32"), t))
+    ab = _col(ops.take(ops.convert_to_tensor(schedule.alpha_bars, "float32"), t - 1))
     x_t = ops.sqrt(ab) * x0 + ops.sqrt(1.0 - ab) * noise
     return ops.mean(ops.square(model([x_t, t, labels], training=True) - noise))
 
@@ -101,10 +105,10 @@ def _loss_with(
 ):
     def loss(model, schedule, x0, t, noise, labels):
         table = getattr(schedule, noisy_with)
-        index = ops.maximum(t + x_shift, 0)
+        index = ops.maximum(t - 1 + x_shift, 0)  # step t sits at index t - 1
         ab = _col(ops.take(ops.convert_to_tensor(table, "float32"), index))
         if x_shift == -1:
-            ab = ops.where(_col(t) > 0, ab, 1.0)
+            ab = ops.where(_col(t) > 1, ab, 1.0)  # alpha_bar_0 = 1
         x_t = ops.sqrt(ab) * x0 + ops.sqrt(1.0 - ab) * noise
         given = ops.full_like(labels, diffusion.NULL_LABEL) if null else labels
         pred = model([x0 if clean else x_t, t + shift, given], training=True)
@@ -125,7 +129,9 @@ def test_q2_rejects_wrong_targets_timesteps_and_schedules():
     _rejects(ex.q2, _loss_with(target="x0"), "the target is x_0")
     _rejects(ex.q2, _loss_with(shift=1), "timestep t + 1")
     _rejects(ex.q2, _loss_with(noisy_with="alphas"), "alpha_t (one step)")
-    _rejects(ex.q2, _loss_with(x_shift=-1), "noised with alpha_bar[t - 1]")
+    _rejects(ex.q2, _loss_with(x_shift=-1), "noised with alpha_bar_(t-1)")
+    _rejects(ex.q2, _loss_with(x_shift=1), "ops.take(alpha_bars, t) is alpha_bar_(t+1)")
+    _rejects(ex.q2, _loss_with(shift=-1), "timestep t - 1")
     _rejects(ex.q2, _loss_with(clean=True), "clean x_0")
     _rejects(ex.q2, _loss_with(null=True), "labels are not passed")
     _rejects(ex.q2, _loss_with(reduce="sum"), "784 times")
@@ -144,19 +150,18 @@ def test_q2_rejects_a_numpy_loss_that_cuts_the_gradient():
 
 
 def ddpm_step(x_t, eps, t, noise, schedule):
-    beta, alpha, ab = schedule.betas[t], schedule.alphas[t], schedule.alpha_bars[t]
+    beta, alpha, ab = schedule.betas[t - 1], schedule.alphas[t - 1], schedule.alpha_bars[t - 1]
     mean = (x_t - beta / np.sqrt(1 - ab) * eps) / np.sqrt(alpha)
     return mean + np.sqrt(schedule.posterior_variance(t)) * noise
 
 
-def _step_with(divide="alphas", coef="right", sign=-1, sigma="tilde", noise_at_0=False):
+def _step_with(divide="alphas", coef="right", sign=-1, sigma="tilde", noise_at_0=False, index=-1):
     def step(x_t, eps, t, noise, s):
-        beta = s.betas[t]
-        c = {"right": beta / np.sqrt(1 - s.alpha_bars[t]), "sqrt": np.sqrt(1 - s.alpha_bars[t])}[
-            coef
-        ]
-        mean = (x_t + sign * c * eps) / np.sqrt(getattr(s, divide)[t])
-        if t == 0 and not noise_at_0:
+        i = t + index  # the array index of step t is t - 1; index=0 is the off-by-one slip
+        beta, ab = s.betas[i], s.alpha_bars[i]
+        c = {"right": beta / np.sqrt(1 - ab), "sqrt": np.sqrt(1 - ab)}[coef]
+        mean = (x_t + sign * c * eps) / np.sqrt(getattr(s, divide)[i])
+        if t == 1 and not noise_at_0:
             return mean
         scale = {
             "tilde": np.sqrt(s.posterior_variance(t)),
@@ -185,7 +190,8 @@ def test_q3_rejects_the_typical_mistakes():
     _rejects(ex.q3, _step_with(sign=1), "must be subtracted")
     _rejects(ex.q3, _step_with(sigma="variance"), "by the variance")
     _rejects(ex.q3, _step_with(sigma="none"), "no fresh noise")
-    _rejects(ex.q3, _step_with(sigma="beta", noise_at_0=True), "at t = 0")
+    _rejects(ex.q3, _step_with(sigma="beta", noise_at_0=True), "at t = 1")
+    _rejects(ex.q3, _step_with(index=0), "off by one")
 
 
 # ---------------------------------------------------------------- q4 guidance

@@ -11,11 +11,14 @@ Chapter 10 (`solutions/10_diffusion.ipynb`) derives what is here and reuses it, 
   `ddim_sample` (a few deterministic steps when eta = 0) and, shared by both, `predicted_x0`;
 - section 6, classifier-free guidance: `guided_noise` and `predict_noise(..., guidance=s)`.
 
-Conventions. Images are in [-1, 1], shape (N, 28, 28, 1). Timesteps are 0-based integers
-t = 0 .. T-1: x_t = sqrt(alpha_bar[t]) x_0 + sqrt(1 - alpha_bar[t]) eps, so x_0 is the data and
-alpha_bar[0] = 1 - beta[0]. A noise model is a Keras model called as `model([x_t, t, labels])` that
-returns its prediction of eps (same shape as x_t); `t` and `labels` are int32 of shape (N,), and the
-label `NULL_LABEL` (10) means "no label" (the unconditional model of classifier-free guidance).
+Conventions. Images are in [-1, 1], shape (N, 28, 28, 1). Timesteps are numbered as in the DDPM
+paper, t = 1 .. T: x_0 is the data, x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, and
+x_T is almost pure noise. Every function here takes t itself; only the arrays count from 0, so
+step t's values sit at index t - 1 (`betas[t - 1]` is beta_t, `alpha_bars[t - 1]` alpha_bar_t),
+and the methods `beta(t)`, `alpha(t)`, `alpha_bar(t)` hide that (alpha_bar(0) = 1: the data).
+A noise model is a Keras model called as `model([x_t, t, labels])` that returns its prediction of
+eps (same shape as x_t); `t` (1 .. T) and `labels` are int32 of shape (N,), and the label
+`NULL_LABEL` (10) means "no label" (the unconditional model of classifier-free guidance).
 Samplers draw their noise from `np.random.default_rng(seed)`: they never touch the global random
 state.
 """
@@ -35,7 +38,8 @@ class Schedule:
     """A variance schedule: betas (the noise added at each step), alphas = 1 - betas, alpha-bars.
 
     `Schedule(T)` is the DDPM paper's linear schedule, beta from 1e-4 to 0.02 over 1,000 steps,
-    rescaled to T steps (beta_start and beta_end times 1000 / T) so that alpha_bar[T-1] is as small.
+    rescaled to T steps (beta_start and beta_end times 1000 / T) so that alpha_bar_T is as small.
+    The arrays `betas`, `alphas`, `alpha_bars` hold steps 1 .. T at indices 0 .. T-1.
     """
 
     def __init__(
@@ -59,23 +63,41 @@ class Schedule:
     def __repr__(self) -> str:
         return (
             f"Schedule(steps={self.steps}, beta {self.betas[0]:.2e} .. {self.betas[-1]:.2e}, "
-            f"alpha_bar[T-1] = {self.alpha_bars[-1]:.2e})"
+            f"alpha_bar_T = {self.alpha_bars[-1]:.2e})"
         )
 
-    def alpha_bar_before(self, t) -> np.ndarray:
-        """alpha_bar[t - 1], with alpha_bar[-1] = 1 (x_0 itself is not noisy)."""
+    def _index(self, t, lowest: int = 1) -> np.ndarray:
+        """Array index t - 1 of step(s) t, after checking lowest <= t <= T."""
         t = np.asarray(t)
-        return np.where(t > 0, self.alpha_bars[np.maximum(t - 1, 0)], 1.0)
+        if t.size and (t.min() < lowest or t.max() > self.steps):
+            raise ValueError(f"timesteps must be in {lowest} .. T = {self.steps}, got {t}")
+        return t - 1
+
+    def beta(self, t) -> np.ndarray:
+        """beta_t for t = 1 .. T (array index t - 1)."""
+        return self.betas[self._index(t)]
+
+    def alpha(self, t) -> np.ndarray:
+        """alpha_t = 1 - beta_t for t = 1 .. T."""
+        return self.alphas[self._index(t)]
+
+    def alpha_bar(self, t) -> np.ndarray:
+        """alpha_bar_t = alpha_1 ... alpha_t for t = 0 .. T; alpha_bar_0 = 1 (x_0 is the data)."""
+        i = self._index(t, lowest=0)
+        return np.where(i >= 0, self.alpha_bars[np.maximum(i, 0)], 1.0)
+
+    def alpha_bar_before(self, t) -> np.ndarray:
+        """alpha_bar_{t-1} for t = 1 .. T (1 at t = 1: x_0 itself is not noisy)."""
+        return self.alpha_bar(np.asarray(t) - 1)
 
     def posterior_variance(self, t) -> np.ndarray:
-        """beta-tilde_t = (1 - alpha_bar[t-1]) / (1 - alpha_bar[t]) * beta[t]: 0 at t = 0."""
-        t = np.asarray(t)
-        return (1.0 - self.alpha_bar_before(t)) / (1.0 - self.alpha_bars[t]) * self.betas[t]
+        """beta-tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) * beta_t: 0 at t = 1."""
+        return (1.0 - self.alpha_bar_before(t)) / (1.0 - self.alpha_bar(t)) * self.beta(t)
 
     def q_sample(self, x0, t, noise) -> np.ndarray:
-        """x_t = sqrt(alpha_bar[t]) x_0 + sqrt(1 - alpha_bar[t]) noise; one integer t per image."""
+        """x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) noise; one t per image (0: x_0)."""
         x0, noise = np.asarray(x0, np.float32), np.asarray(noise, np.float32)
-        ab = _per_image(self.alpha_bars[np.asarray(t)], x0.ndim)
+        ab = _per_image(self.alpha_bar(t), x0.ndim)  # alpha_bar checks 0 <= t <= T
         return (np.sqrt(ab) * x0 + np.sqrt(1.0 - ab) * noise).astype(np.float32)
 
 
@@ -171,7 +193,7 @@ def predicted_x0(schedule: Schedule, x_t, eps, t: int, clip: bool = False):
     clipped x0_hat (x_t = sqrt(ab_t) x0_hat + sqrt(1 - ab_t) eps still holds).
     """
     x_t = np.asarray(x_t, np.float64)
-    ab = schedule.alpha_bars[t]
+    ab = schedule.alpha_bar(t)
     x0 = (x_t - np.sqrt(1.0 - ab) * eps) / np.sqrt(ab)
     if not clip:
         return x0, np.asarray(eps, np.float64)
@@ -183,13 +205,13 @@ def ddpm_step(schedule: Schedule, x_t, eps, t: int, noise, clip_x0: bool = False
     """One ancestral step x_t -> x_{t-1} (DDPM paper, Algorithm 2; sigma_t^2 = beta-tilde_t).
 
     mean = (x_t - beta_t / sqrt(1 - alpha_bar_t) * eps) / sqrt(alpha_t); x_{t-1} = mean + sigma_t z.
-    At t = 0, sigma is 0: the last step adds no noise. clip_x0=True first clips the predicted
-    x0_hat to [-1, 1] (`predicted_x0`): the mean is then that of q(x_{t-1} | x_t, x0_hat), which is
-    what the DDPM authors' released sampler does (Algorithm 2 as printed does not clip).
+    At t = 1, sigma is 0: the last step, to x_0, adds no noise. clip_x0=True first clips the
+    predicted x0_hat to [-1, 1] (`predicted_x0`): the mean is then that of q(x_{t-1} | x_t, x0_hat),
+    which is what the DDPM authors' released sampler does (Algorithm 2 as printed does not clip).
     """
     if clip_x0:
         _, eps = predicted_x0(schedule, x_t, eps, t, clip=True)
-    beta, alpha, ab = schedule.betas[t], schedule.alphas[t], schedule.alpha_bars[t]
+    beta, alpha, ab = schedule.beta(t), schedule.alpha(t), schedule.alpha_bar(t)
     mean = (np.asarray(x_t, np.float64) - beta / np.sqrt(1.0 - ab) * eps) / np.sqrt(alpha)
     sigma = np.sqrt(schedule.posterior_variance(t))
     return (mean + sigma * np.asarray(noise, np.float64)).astype(np.float32)
@@ -217,7 +239,7 @@ def ddpm_sample(
     progress: bool = False,
     clip_x0: bool = False,
 ) -> np.ndarray:
-    """n images in [-1, 1] by T ancestral steps from x_{T-1} ~ N(0, I) (T calls per image).
+    """n images in [-1, 1] by T ancestral steps from x_T ~ N(0, I) (T calls per image).
 
     clip_x0=False is Algorithm 2 as printed; True clips each step's x0_hat (see `ddpm_step`).
     """
@@ -228,7 +250,7 @@ def ddpm_sample(
         part_labels = None if labels is None else np.broadcast_to(labels, (n,))[start : start + m]
         x = _start(shape, m, rng)
         with _bar(schedule.steps, "DDPM", progress) as bar:
-            for t in range(schedule.steps - 1, -1, -1):
+            for t in range(schedule.steps, 0, -1):
                 eps = predict_noise(model, x, t, part_labels, guidance)
                 x = ddpm_step(schedule, x, eps, t, rng.standard_normal(x.shape), clip_x0)
                 bar.update(1)
@@ -237,10 +259,17 @@ def ddpm_sample(
 
 
 def ddim_timesteps(schedule: Schedule, steps: int) -> np.ndarray:
-    """`steps` timesteps from T-1 down to 0, evenly spaced (each one network call)."""
-    if not 1 <= steps <= schedule.steps:
-        raise ValueError(f"steps must be between 1 and T = {schedule.steps}, got {steps}")
-    return np.unique(np.linspace(0, schedule.steps - 1, steps).round().astype(int))[::-1]
+    """`steps` timesteps from T (pure noise) down to 1, evenly spaced, each one network call.
+
+    Strictly decreasing, no repeats, for every `steps` from 1 to T. The step taken at the last of
+    them goes to x_0, so `steps=1` jumps from x_T straight to the network's estimate of x_0.
+    """
+    if not isinstance(steps, (int, np.integer)) or not 1 <= steps <= schedule.steps:
+        raise ValueError(f"steps must be an integer from 1 to T = {schedule.steps}, got {steps!r}")
+    if steps == 1:
+        return np.array([schedule.steps])
+    # spacing (T - 1) / (steps - 1) >= 1, so rounding half up keeps the values distinct
+    return np.floor(np.linspace(schedule.steps, 1, steps) + 0.5).astype(int)
 
 
 def ddim_step(
@@ -253,15 +282,16 @@ def ddim_step(
     noise=None,
     clip_x0: bool = True,
 ) -> np.ndarray:
-    """One DDIM step x_t -> x_{t_next} (t_next < t; -1 means "to x_0").
+    """One DDIM step x_t -> x_{t_next} (0 <= t_next < t; t_next = 0 means "to x_0").
 
     x0_hat = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t); x_next = sqrt(ab_next) x0_hat
     + sqrt(1 - ab_next - sigma^2) eps + sigma z,
     sigma = eta sqrt((1 - ab_next) / (1 - ab_t) (1 - ab_t / ab_next)).
     eta = 0: deterministic; eta = 1 with every step: the DDPM step with sigma^2 = beta-tilde.
     """
-    ab = schedule.alpha_bars[t]
-    ab_next = 1.0 if t_next < 0 else schedule.alpha_bars[t_next]
+    if not 0 <= t_next < t:
+        raise ValueError(f"need 0 <= t_next < t, got t = {t}, t_next = {t_next}")
+    ab, ab_next = schedule.alpha_bar(t), schedule.alpha_bar(t_next)
     x0, eps = predicted_x0(schedule, x_t, eps, t, clip=clip_x0)
     sigma = eta * np.sqrt((1.0 - ab_next) / (1.0 - ab) * (1.0 - ab / ab_next))
     x_next = np.sqrt(ab_next) * x0 + np.sqrt(np.maximum(1.0 - ab_next - sigma**2, 0.0)) * eps
@@ -285,7 +315,7 @@ def ddim_sample(
     progress: bool = False,
     x_start=None,
 ) -> np.ndarray:
-    """n images in [-1, 1] with `steps` DDIM steps (network calls) from x_{T-1} ~ N(0, I).
+    """n images in [-1, 1] with `steps` DDIM steps (network calls) from x_T ~ N(0, I).
 
     eta = 0 is deterministic: the same starting noise (seed, or `x_start`) gives the same images.
     """
@@ -302,7 +332,7 @@ def ddim_sample(
         )
         with _bar(len(times), f"DDIM {steps}", progress) as bar:
             for i, t in enumerate(times):
-                t_next = int(times[i + 1]) if i + 1 < len(times) else -1
+                t_next = int(times[i + 1]) if i + 1 < len(times) else 0
                 eps = predict_noise(model, x, int(t), part_labels, guidance)
                 noise = rng.standard_normal(x.shape) if eta > 0 else None
                 x = ddim_step(schedule, x, eps, int(t), t_next, eta, noise, clip_x0)

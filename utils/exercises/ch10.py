@@ -48,11 +48,8 @@ def _schedule():
 
 
 def _q_sample_mistakes(x0, t, noise, s):
-    ab, a = _col(s.alpha_bars[t]), _col(s.alphas[t])
-    ab_before, ab_after = (
-        _col(s.alpha_bar_before(t)),
-        _col(s.alpha_bars[np.minimum(t + 1, s.steps - 1)]),
-    )
+    ab, a = _col(s.alpha_bar(t)), _col(s.alpha(t))
+    ab_before, ab_after = _col(s.alpha_bar_before(t)), _col(s.alpha_bar(t + 1))
     return [
         (
             np.sqrt(a) * x0 + np.sqrt(1 - a) * noise,
@@ -76,12 +73,13 @@ def _q_sample_mistakes(x0, t, noise, s):
         ),
         (
             np.sqrt(ab_before) * x0 + np.sqrt(1 - ab_before) * noise,
-            "off by one: you used alpha_bar[t - 1]. With the course's 0-based steps, x_t uses "
-            "schedule.alpha_bars[t]",
+            "off by one: you used alpha_bar_(t-1), from schedule.alpha_bars[t - 2]; step t "
+            "sits at index t - 1: schedule.alpha_bars[t - 1]",
         ),
         (
             np.sqrt(ab_after) * x0 + np.sqrt(1 - ab_after) * noise,
-            "off by one: you used alpha_bar[t + 1]; x_t uses schedule.alpha_bars[t]",
+            "off by one: schedule.alpha_bars[t] is alpha_bar_(t+1), because the steps count "
+            "from 1 and the array from 0; alpha_bar_t is schedule.alpha_bars[t - 1]",
         ),
         (
             np.sqrt(1 - ab) * x0 + np.sqrt(ab) * noise,
@@ -95,18 +93,18 @@ def _check_q_sample(fn) -> str:
     rng = np.random.default_rng(0)
     x0 = rng.uniform(-1, 1, (4, 28, 28, 1)).astype(np.float32)
     noise = rng.standard_normal(x0.shape).astype(np.float32)
-    t = np.array([0, 10, 55, 99])
+    t = np.array([1, 11, 56, 99])  # below T, so that alpha_bars[t] is a slip, not an IndexError
     out = _np(call_answer(fn, x0, t, noise, s), "x_t")
     if out.shape != x0.shape:
         raise Incorrect(
             f"x_t should have the shape of x0, {x0.shape}, got {out.shape}: take "
-            "alpha_bars[t] per image and reshape it to (N, 1, 1, 1) to broadcast"
+            "alpha_bars[t - 1] per image and reshape it to (N, 1, 1, 1) to broadcast"
         )
     expected = s.q_sample(x0, t, noise)
     if _close(out, expected):
         return (
             "x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, one t per image: "
-            f"at t = 99 only {np.sqrt(s.alpha_bars[99]):.3f} of x_0 is left."
+            f"at t = T = {s.steps} only {np.sqrt(s.alpha_bar(s.steps)):.3f} of x_0 is left."
         )
     for wrong, message in _q_sample_mistakes(x0.astype(np.float64), t, noise, s):
         if _close(out, wrong):
@@ -123,8 +121,9 @@ def _check_q_sample(fn) -> str:
 q1 = Exercise(
     "Closed-form noising q(x_t | x_0)",
     _check_q_sample,
-    hint="ab = schedule.alpha_bars[t] gives one number per image; reshape it to (-1, 1, 1, 1), "
-    "then return sqrt(ab) * x0 + sqrt(1 - ab) * noise.",
+    hint="ab = schedule.alpha_bars[t - 1] (the steps count from 1, the array from 0) gives one "
+    "number per image; reshape it to (-1, 1, 1, 1), then return sqrt(ab) * x0 + "
+    "sqrt(1 - ab) * noise.",
 )
 
 
@@ -161,7 +160,7 @@ def _loss_mistakes(model, s, x0, t, noise, labels):
     def noisy(ab):
         return (np.sqrt(_col(ab)) * x0 + np.sqrt(1 - _col(ab)) * noise).astype(np.float32)
 
-    xt = noisy(s.alpha_bars[t])
+    xt = noisy(s.alpha_bar(t))
     return [
         (
             _model_mse(model, xt, t, labels, x0),
@@ -177,21 +176,27 @@ def _loss_mistakes(model, s, x0, t, noise, labels):
             "the model is given the clean x_0: feed it the noisy x_t from the closed form",
         ),
         (
-            _model_mse(model, noisy(s.alphas[t]), t, labels, noise),
+            _model_mse(model, noisy(s.alpha(t)), t, labels, noise),
             "x_t was made with alpha_t (one step); the closed form uses alpha_bar_t "
             "(schedule.alpha_bars)",
         ),
         (
             _model_mse(model, xt, t + 1, labels, noise),
-            "off by one: the model is told timestep t + 1 for an x_t noised with alpha_bar[t]",
+            "off by one: the model is told timestep t + 1 for an x_t noised with alpha_bar_t",
         ),
         (
-            _model_mse(model, xt, np.maximum(t - 1, 0), labels, noise),
-            "off by one: the model is told timestep t - 1 for an x_t noised with alpha_bar[t]",
+            _model_mse(model, xt, t - 1, labels, noise),
+            "off by one: the model is told timestep t - 1 for an x_t noised with alpha_bar_t",
+        ),
+        (
+            _model_mse(model, noisy(s.alpha_bar(t + 1)), t, labels, noise),
+            "off by one: ops.take(alpha_bars, t) is alpha_bar_(t+1), because the steps count "
+            "from 1 and the array from 0; take index t - 1",
         ),
         (
             _model_mse(model, noisy(s.alpha_bar_before(t)), t, labels, noise),
-            "off by one: x_t was noised with alpha_bar[t - 1]; use schedule.alpha_bars[t]",
+            "off by one: x_t was noised with alpha_bar_(t-1) (index t - 2); alpha_bar_t is at "
+            "index t - 1",
         ),
         (
             _model_mse(model, xt, t, np.full_like(labels, diffusion.NULL_LABEL), noise),
@@ -208,7 +213,7 @@ def _check_loss(fn) -> str:
     rng = np.random.default_rng(1)
     x0 = rng.uniform(-1, 1, (6, 28, 28, 1)).astype(np.float32)
     noise = rng.standard_normal(x0.shape).astype(np.float32)
-    t = np.array([0, 3, 20, 50, 80, 98], np.int32)
+    t = np.array([1, 4, 21, 51, 81, 99], np.int32)
     labels = np.array([0, 1, 2, 3, 10, 9], np.int32)
     expected = _model_mse(model, s.q_sample(x0, t, noise), t, labels, noise)
     with tf.GradientTape() as tape:
@@ -244,23 +249,36 @@ def _check_loss(fn) -> str:
 q2 = Exercise(
     "The noise-prediction loss",
     _check_loss,
-    hint="ab = ops.take(ops.convert_to_tensor(schedule.alpha_bars, 'float32'), t), reshaped to "
-    "(-1, 1, 1, 1); x_t = sqrt(ab) x0 + sqrt(1 - ab) noise; return "
-    "ops.mean(ops.square(model([x_t, t, labels], training=True) - noise)).",
+    hint="Exercise 1's closed form, in keras.ops: ops.take picks one alpha_bar per image (step t "
+    "is at index t - 1), reshaped to (-1, 1, 1, 1) to broadcast. Then compare what the model "
+    "predicts for [x_t, t, labels] with the noise: a mean of squares.",
 )
 
 
 # ---------------------------------------------------------------- q3: one DDPM step
 
 
+_INDEX_SLIP = (
+    "off by one: schedule.betas[t] (and alphas, alpha_bars) hold step t + 1, because the steps "
+    "count from 1 and the arrays from 0; step t is at index t - 1"
+)
+
+
 def _ddpm_variants(x, eps, t, z, s):
-    beta, alpha, ab = s.betas[t], s.alphas[t], s.alpha_bars[t]
+    beta, alpha, ab = s.beta(t), s.alpha(t), s.alpha_bar(t)
     mean = (x - beta / np.sqrt(1 - ab) * eps) / np.sqrt(alpha)
     sigma_tilde = np.sqrt(s.posterior_variance(t))
     right = {"beta-tilde": mean + sigma_tilde * z}
-    if t > 0:
+    if t > 1:
         right["beta"] = mean + np.sqrt(beta) * z
+    nb, na, nab = s.beta(t + 1), s.alpha(t + 1), s.alpha_bar(t + 1)  # the index-t slip
+    slip = (x - nb / np.sqrt(1 - nab) * eps) / np.sqrt(na)
     wrong = [
+        (slip + sigma_tilde * z, _INDEX_SLIP),
+        (
+            slip + np.sqrt(s.posterior_variance(t + 1)) * z,
+            _INDEX_SLIP,
+        ),
         (
             (x - beta / np.sqrt(1 - ab) * eps) / np.sqrt(ab) + sigma_tilde * z,
             "you divided by sqrt(alpha_bar_t); the step divides by sqrt(alpha_t), one step's alpha",
@@ -288,15 +306,15 @@ def _ddpm_variants(x, eps, t, z, s):
         ),
         (
             mean,
-            "no fresh noise is added: for t > 0 the DDPM step adds sigma_t z (t = 0 adds none)",
+            "no fresh noise is added: for t > 1 the DDPM step adds sigma_t z (t = 1 adds none)",
         ),
     ]
-    if t == 0:
+    if t == 1:
         wrong.insert(
             0,
             (
                 mean + np.sqrt(beta) * z,
-                "at t = 0 (the last step) no noise may be added: it would stay in the image",
+                "at t = 1 (the last step) no noise may be added: it would stay in the image",
             ),
         )
     return right, wrong
@@ -307,7 +325,7 @@ def _check_ddpm_step(fn) -> str:
     rng = np.random.default_rng(2)
     shape = (3, 28, 28, 1)
     used = set()
-    for t in (70, 5, 0):
+    for t in (71, 6, 1):
         x, eps, z = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
         out = _np(call_answer(fn, x, eps, t, z, s), "x_{t-1}")
         if out.shape != shape:
@@ -323,14 +341,15 @@ def _check_ddpm_step(fn) -> str:
             f"{np.abs(out - right['beta-tilde']).max():.3g}"
         )
     which = " or ".join(f"sigma_t^2 = {name}_t" for name in sorted(used))
-    return f"Matches the DDPM step ({which}), with no noise added at t = 0."
+    return f"Matches the DDPM step ({which}), with no noise added at the last step, t = 1."
 
 
 q3 = Exercise(
     "One DDPM sampling step",
     _check_ddpm_step,
-    hint="mean = (x_t - beta_t / sqrt(1 - alpha_bar_t) * eps) / sqrt(alpha_t); return mean + "
-    "sigma_t * noise with sigma_t = sqrt(schedule.posterior_variance(t)), which is 0 at t = 0.",
+    hint="beta_t is schedule.betas[t - 1] (likewise alphas, alpha_bars); mean = (x_t - beta_t / "
+    "sqrt(1 - alpha_bar_t) * eps) / sqrt(alpha_t); return mean + sigma_t * noise with sigma_t = "
+    "sqrt(schedule.posterior_variance(t)), which is 0 at t = 1.",
 )
 
 
