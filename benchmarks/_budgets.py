@@ -1,5 +1,5 @@
-"""Train until a training clock passes each of several budgets: the loop `dcgan_vs_tutorial.py` and
-`dcgan_curve.py` share (not a benchmark itself).
+"""Train until a training clock passes each of several budgets: the loop of `dcgan_vs_tutorial.py`
+(not a benchmark itself).
 
 Only the training steps are timed, so whatever the caller does at a budget (scoring, printing) costs no
 training time. With a constant learning rate, one run scored as it passes 150, 300 and 600 s is the same

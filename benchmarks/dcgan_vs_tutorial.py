@@ -17,9 +17,8 @@ Inception-style score (real held-out digits: about 9.6 of 10), and k-NN precisio
              D Conv 32 (4x4, s2) -> Conv 64 (4x4, s2) -> Dense, LeakyReLU(0.2), no dropout;
              Adam 2e-4 beta_1 0.5; batch 32; real label 1.0; R1 penalty on D, gamma 1
 
-Run on 2 CPU cores, serialised with the other jobs (about 2 x 10 minutes plus scoring):
-  flock /tmp/course_cpu.lock env COURSE_DATA_DIR=/work/shared/data/mnist \
-      .venv/bin/python benchmarks/dcgan_vs_tutorial.py --budgets 150 300 600
+Run on an otherwise idle machine (on 2 CPU cores about 2 x 10 minutes plus scoring):
+  COURSE_DATA_DIR=/path/to/mnist python benchmarks/dcgan_vs_tutorial.py --budgets 150 300 600
 """
 
 from __future__ import annotations

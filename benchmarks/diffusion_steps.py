@@ -9,7 +9,7 @@ score, precision and recall against as many held-out digits, with the sampling t
 images on this machine. The real-vs-real floor (training digits against held-out ones, same n)
 is printed first, as the reference for "how close to real" (itself a finite-sample estimate).
 
-    COURSE_DATA_DIR=/work/shared/data/mnist python benchmarks/diffusion_steps.py
+    COURSE_DATA_DIR=/path/to/mnist python benchmarks/diffusion_steps.py
     python benchmarks/diffusion_steps.py --steps 2 5 10 20 50 100 --n 2000 --guidance 2
     python benchmarks/diffusion_steps.py --fast-artifacts --n 200 --steps 5 10 --no-ddpm
 """

@@ -12,8 +12,8 @@ recipes built from `utils`:
                 over shuffled epochs (the clock is checked after every step)
   DCGAN (03):   `gan.build_dcgan_generator/discriminator` (64 / 32 filters), `gan.GAN` with R1
                 gamma 1 and real label 1.0, Adam 2e-4 beta_1 0.5 for both, batch 32, `fit()` with
-                `compile(steps_per_execution=8)` (chapter 03's since 2026-12-06; --dcgan-spe 1 gives
-                the earlier recipe, which docs/results.md's 2026-12-02 table used), stopped by
+                `compile(steps_per_execution=8)` (chapter 03's; --dcgan-spe 1 gives one step per call,
+                as in docs/results.md's table), stopped by
                 `training.TimeBudget`
   VAE (04):     `vae.build_encoder/decoder` (latent 16), `vae.VAE`, Adam 1e-3, batch 128, dynamic
                 binarisation, KL warm-up from 0.1 to 1 over 10 epochs (`vae.KLWarmup`), `fit()`
@@ -29,8 +29,7 @@ T steps, as printed in the paper and with each step's x0_hat clipped to [-1, 1])
 the sampling time per 1,000 images is measured after a warm-up call. Nothing
 is saved: the chapters' artifacts are left as they are.
 
-    flock /tmp/course_cpu.lock env COURSE_DATA_DIR=/work/shared/data/mnist \\
-        .venv/bin/python benchmarks/families_equal_time.py --budget 240
+    COURSE_DATA_DIR=/path/to/mnist python benchmarks/families_equal_time.py --budget 240
     python benchmarks/families_equal_time.py --budget 3 --samples 200     # a quick check
 """
 

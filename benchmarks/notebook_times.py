@@ -7,8 +7,8 @@ mode (outputs are not written back). Fast mode: `--fast` times `pytest --nbval-l
 COURSE_FAST=1, which is what CI runs. Targets: fast < 45 s, full <= 600 s, on 2 CPU cores.
 
     python benchmarks/notebook_times.py                       # recorded full-mode times only (instant)
-    flock /tmp/course_cpu.lock python benchmarks/notebook_times.py --fast
-    flock /tmp/course_cpu.lock python benchmarks/notebook_times.py --fast 07 03   # chosen chapters
+    python benchmarks/notebook_times.py --fast
+    python benchmarks/notebook_times.py --fast 07 03   # chosen chapters
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ chapter 03, utils.vae for the VAE of chapter 04, utils.metrics for chapter 07's 
 training step on random batches of the course's batch size, and prints the median images per second over
 several timed windows. A model whose module is missing is skipped with a message.
 
-    flock /tmp/course_cpu.lock python benchmarks/throughput.py
+    python benchmarks/throughput.py
     python benchmarks/throughput.py --models dcgan vae --steps 50 --repeats 5
 """
 

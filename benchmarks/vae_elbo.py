@@ -5,7 +5,7 @@ Loads `artifacts/04_vae/{encoder,decoder}.keras` (latent 16) and `artifacts/05_l
 plain `keras.models.load_model`, binarises the held-out digits at 0.5 (as TensorFlow's CVAE tutorial does), and
 prints -ELBO, its two terms and the K-sample importance-weighted bound, in nats per image (lower is better).
 
-    COURSE_DATA_DIR=/work/shared/data/mnist python benchmarks/vae_elbo.py
+    COURSE_DATA_DIR=/path/to/mnist python benchmarks/vae_elbo.py
     python benchmarks/vae_elbo.py --fast-artifacts --importance-samples 10   # the fast-mode models
 """
 

@@ -186,7 +186,10 @@ def test_get_face_classifier_trains_once_then_loads(tmp_path, monkeypatch, capsy
     from utils import config
 
     monkeypatch.setenv("COURSE_ARTIFACTS_DIR", str(tmp_path))
-    monkeypatch.setattr(config, "FAST", True)  # the fast-mode size: 800 faces, 2 epochs
+    monkeypatch.setattr(config, "FAST", True)
+    train = face_metrics.train_face_classifier  # caching is tested here, not learning: a tiny training run
+    monkeypatch.setattr(face_metrics, "train_face_classifier",
+                        lambda n_faces, epochs, verbose: train(64, 1, verbose=verbose))
     first = face_metrics.get_face_classifier()
     assert "Training the face classifier" in capsys.readouterr().out
     assert list(tmp_path.rglob(face_metrics.CLASSIFIER_FILE))

@@ -10,7 +10,6 @@ import pytest
 import tensorflow as tf
 
 from utils import gan, metrics, training
-from utils.chapters import faces
 
 
 def test_losses_match_hand_computed_values():
@@ -239,110 +238,6 @@ def test_train_step_r1_gamma_adds_half_gamma_times_the_penalty_gradient():
         np.testing.assert_allclose(with_r1 - without, -lr * gamma / 2 * grad, rtol=1e-3, atol=1e-6)
 
 
-def test_lazy_r1_penalises_every_kth_step_with_k_times_gamma():
-    """r1_every=3, gamma 2: calls 0 and 3 are gan_update with gamma 6, calls 1 and 2 without the penalty,
-    the same noise (one SeedGenerator) and the same weights as the eager updates written out."""
-    real = tf.constant(np.random.default_rng(6).uniform(-1, 1, (8, 28, 28, 1)).astype("float32"))
-
-    def lazily(g, d, g_opt, d_opt):
-        step = faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=1.0, seed=9,
-                                          r1_gamma=2.0, r1_every=3)
-        for _ in range(4):
-            step(real)
-
-    def by_hand(g, d, g_opt, d_opt):
-        seeds = keras.random.SeedGenerator(9)
-        for gamma in (6.0, 0.0, 0.0, 6.0):
-            gan.gan_update(g, d, g_opt, d_opt, real, seeds, latent_dim=8, r1_gamma=gamma)
-
-    for a, b in zip(_weights_after(lazily), _weights_after(by_hand)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-
-
-def test_blur_schedule_fades_sigma_linearly_from_first_step_and_blurs_what_d_sees():
-    """blur_sigma 2 over 4 steps, resumed at step 1: calls blur D's inputs with sigma 1.5, 1.0, 0.5, 0, 0,
-    the same weights as gan_update with augment=gaussian_blur at those sigmas, written out by hand."""
-    real = tf.constant(np.random.default_rng(7).uniform(-1, 1, (8, 28, 28, 1)).astype("float32"))
-
-    def by_schedule(g, d, g_opt, d_opt):
-        step = faces.make_face_train_step(g, d, g_opt, d_opt, latent_dim=8, real_label=1.0, seed=3,
-                                          r1_gamma=1.0, blur_sigma=2.0, blur_fade_steps=4, first_step=1)
-        for _ in range(5):
-            step(real)
-
-    def by_hand(g, d, g_opt, d_opt):
-        seeds = keras.random.SeedGenerator(3)
-        for sigma in (1.5, 1.0, 0.5, 0.0, 0.0):
-            gan.gan_update(g, d, g_opt, d_opt, real, seeds, latent_dim=8, r1_gamma=1.0,
-                           augment=lambda images, _, s=sigma: faces.gaussian_blur(images, s))
-
-    for a, b in zip(_weights_after(by_schedule), _weights_after(by_hand)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    with pytest.raises(ValueError, match="needs blur_fade_steps"):
-        faces.make_face_train_step(*_tiny_pair(), keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), latent_dim=8,
-                                   blur_sigma=2.0)
-
-
-def test_growing_step_trains_32x32_then_fades_in_64x64_then_the_chapters_networks():
-    """low 2 steps, fade 2, resumed at step 1: one step of the 32x32 networks on pooled reals, two of the fading
-    ones (alpha 0 and 0.5, reals blended alike), two of chapter 06's; fresh optimisers for each earlier phase,
-    the caller's for the last, one noise stream. The same weights as gan_update written out by hand. SGD with
-    momentum: its state would carry over if the phases shared optimisers."""
-    real = np.random.default_rng(7).uniform(-1, 1, (4, 64, 64, 3)).astype("float32")
-    pooled = real.reshape(4, 32, 2, 32, 2, 3).mean(axis=(2, 4))
-    coarse = np.repeat(np.repeat(pooled, 2, axis=1), 2, axis=2)
-
-    def optimizer():
-        return keras.optimizers.SGD(1e-2, momentum=0.9)
-
-    def weights_after(train):
-        keras.utils.set_random_seed(5)
-        g, d = faces.build_face_generator(latent_dim=8, filters=16), faces.build_face_discriminator(filters=4)
-        g_opt, d_opt = optimizer(), optimizer()
-        train(g, d, g_opt, d_opt)
-        assert int(g_opt.iterations) == int(d_opt.iterations) == 2  # the caller's optimisers: the last phase only
-        return [np.asarray(w) for w in g.weights + d.weights]
-
-    def by_schedule(g, d, g_opt, d_opt):
-        step = faces.make_growing_train_step(g, d, g_opt, d_opt, low_steps=2, fade_steps=2, first_step=1,
-                                             latent_dim=8, seed=3, r1_gamma=1.0)
-        step.trace(tf.constant(real))  # compiles, trains nothing
-        for _ in range(5):
-            step(tf.constant(real))
-
-    def by_hand(g, d, g_opt, d_opt):
-        nets, seeds = faces.growing_face_networks(g, d), keras.random.SeedGenerator(3)
-        options = dict(latent_dim=8, real_label=0.9, r1_gamma=1.0)
-        gan.gan_update(nets.low_generator, nets.low_discriminator, optimizer(), optimizer(), pooled, seeds,
-                       **options)
-        fade_g, fade_d = optimizer(), optimizer()
-        for alpha in (0.0, 0.5):
-            nets.alpha.assign(alpha)
-            gan.gan_update(nets.fading_generator, nets.fading_discriminator, fade_g, fade_d,
-                           coarse + alpha * (real - coarse), seeds, **options)
-        for _ in range(2):
-            gan.gan_update(g, d, g_opt, d_opt, real, seeds, **options)
-
-    for a, b in zip(weights_after(by_schedule), weights_after(by_hand)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-
-
-@pytest.mark.parametrize("bad", [dict(low_steps=-1), dict(fade_steps=2.5), dict(blur_sigma=2.0)])
-def test_growing_step_rejects_bad_schedules(bad):
-    g, d = faces.build_face_generator(latent_dim=8, filters=16), faces.build_face_discriminator(filters=4)
-    arguments = {**dict(low_steps=2, fade_steps=2, latent_dim=8), **bad}
-    with pytest.raises(ValueError, match="whole number|leave blur_sigma out"):
-        faces.make_growing_train_step(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), **arguments)
-
-
-@pytest.mark.parametrize("every", [0, 2.5, -1])
-def test_lazy_r1_rejects_an_interval_that_is_not_a_whole_positive_number(every):
-    g, d = _tiny_pair()
-    with pytest.raises(ValueError, match="r1_every must be a whole number"):
-        faces.make_face_train_step(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), latent_dim=8,
-                                   r1_gamma=1.0, r1_every=every)
-
-
 def test_gan_update_is_repeatable_from_its_seed_and_moves_only_what_its_optimisers_own():
     """Called directly (eagerly): the same seed gives the same noise and so the same weights; with a
     zero learning rate for G only D moves (the update never touches G's weights through D's step)."""
@@ -361,7 +256,6 @@ def test_gan_update_is_repeatable_from_its_seed_and_moves_only_what_its_optimise
         np.testing.assert_array_equal(a, b)
 
 
-# ------------------------- augmentation for D: utils.chapters.faces.diff_augment, gan_update(augment=...)
 def _square(size=28, batch=16):
     """White squares (value 1) on black (-1), in the middle of each image."""
     x = -np.ones((batch, size, size, 1), "float32")
@@ -369,90 +263,12 @@ def _square(size=28, batch=16):
     return x
 
 
-def test_diff_augment_keeps_shape_and_translation_moves_content():
-    x = _square()
-    y = np.asarray(faces.diff_augment(x, keras.random.SeedGenerator(0), "translation"))
-    assert y.shape == x.shape and set(np.unique(y)) <= {-1.0, 1.0}
-    # the square is moved, not resized: same number of white pixels (it stays inside the frame)
-    assert ((y == 1.0).sum(axis=(1, 2, 3)) == 64).all()
-    moved = [not np.array_equal(a, x[0]) for a in y]
-    assert sum(moved) >= 10  # shifts in [-4, 4]^2: most of 16 images move
-    rows = [np.nonzero((a[..., 0] == 1.0).any(axis=1))[0][0] - 10 for a in y]
-    assert max(abs(r) for r in rows) <= 4
-
-
-def test_diff_augment_cutout_zeroes_at_most_a_quarter():
-    x = np.full((64, 28, 28, 1), 0.5, "float32")
-    y = np.asarray(faces.diff_augment(x, keras.random.SeedGenerator(1), "cutout"))
-    zeroed = (y == 0.0).mean(axis=(1, 2, 3))
-    assert zeroed.max() <= 0.25 + 1e-6 and zeroed.max() == pytest.approx(0.25)  # 14 x 14 of 28 x 28
-    assert (zeroed > 0).all() and np.all((y == 0.0) | (y == 0.5))
-
-
-def test_diff_augment_is_differentiable_and_rejects_unknown_policies():
-    x = tf.constant(_square(batch=4))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = faces.diff_augment(x, keras.random.SeedGenerator(2), "translation, cutout")  # spaces allowed
-        total = tf.reduce_sum(y)
-    grad = tape.gradient(total, x)
-    assert grad is not None and float(tf.reduce_sum(grad)) > 0
-    with pytest.raises(ValueError, match="unknown augmentation 'flip'"):
-        faces.diff_augment(x, keras.random.SeedGenerator(0), "translation,flip")
-
-
-def _numpy_gaussian_blur(image, sigma, radius):
-    """The reference: a 2-D Gaussian (the outer product of the 1-D taps) over mirrored edges, pixel by pixel."""
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    kernel = np.outer(taps, taps) / taps.sum() ** 2
-    padded = np.pad(image, ((radius, radius), (radius, radius), (0, 0)), mode="reflect")
-    h, w, _ = image.shape
-    return np.stack([[np.tensordot(kernel, padded[i:i + 2 * radius + 1, j:j + 2 * radius + 1], axes=2)
-                      for j in range(w)] for i in range(h)])
-
-
-def test_gaussian_blur_matches_a_direct_2d_convolution_and_sigma_0_is_the_identity():
-    x = np.random.default_rng(0).uniform(-1, 1, (2, 20, 20, 3)).astype("float32")
-    blurred = np.asarray(faces.gaussian_blur(x, 1.5, radius=4))
-    for image, got in zip(x, blurred):
-        np.testing.assert_allclose(got, _numpy_gaussian_blur(image, 1.5, 4), atol=1e-5)
-    np.testing.assert_array_equal(np.asarray(faces.gaussian_blur(x, 0.0)), x)  # no blur: exactly unchanged
-    flat = np.full((1, 20, 20, 3), 0.3, "float32")  # mirrored edges: a flat image stays flat to the border
-    np.testing.assert_allclose(np.asarray(faces.gaussian_blur(flat, 2.0)), flat, atol=1e-6)
-    with pytest.raises(ValueError, match="a batch"):  # one image without its batch axis, or too small
-        faces.gaussian_blur(x[0], 1.0)
-    with pytest.raises(ValueError, match="radius 6"):
-        faces.gaussian_blur(x[:, :6, :6], 1.0)
-
-
-def test_gaussian_blur_fades_through_a_variable_in_one_graph_and_is_differentiable():
-    sigma = tf.Variable(2.0)
-    blur = tf.function(lambda images: faces.gaussian_blur(images, sigma))
-    x = tf.constant(np.random.default_rng(1).uniform(-1, 1, (4, 16, 16, 1)).astype("float32"))
-    strong = float(tf.math.reduce_std(blur(x)))
-    sigma.assign(0.0)
-    np.testing.assert_array_equal(blur(x).numpy(), x.numpy())  # the same graph, now with no blur
-    assert strong < 0.5 * float(tf.math.reduce_std(x))
-    assert blur.experimental_get_tracing_count() == 1
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        total = tf.reduce_sum(faces.gaussian_blur(x, 1.0) ** 2)
-    assert float(tf.reduce_sum(tf.abs(tape.gradient(total, x)))) > 0
-
-
-def test_train_step_with_augment_and_average_moves_the_average():
+def test_train_step_with_r1_and_average_moves_the_average():
     g, d = gan.build_dcgan_generator(8, filters=8), gan.build_dcgan_discriminator(filters=8)
     average = training.WeightAverage(g, decay=0.5)
     before = training.snapshot_weights(average.average)
-    calls = []
-
-    def augment(images, seeds):
-        calls.append(1)  # traced once per pass of D
-        return faces.diff_augment(images, seeds, "translation,cutout")
-
     step = gan.make_train_step(g, d, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), latent_dim=8,
-                               r1_gamma=1.0, average=average, augment=augment)
+                               r1_gamma=1.0, average=average)
     values = step(tf.constant(_square(batch=8)))
     assert all(np.isfinite(float(v)) for v in values.values())
-    assert calls and len(calls) % 3 == 0  # per trace: real and fake for D, fake for G (traced again for variables)
     assert training.max_weight_change(before, average.average) > 0

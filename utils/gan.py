@@ -141,19 +141,17 @@ def generate(generator, n: int, seed: int = 0, batch_size: int = 500) -> np.ndar
 
 # --------------------------------------------------------------------------------------- training
 def _replica_share(loss):
-    """A replica's share of a batch-mean loss: loss / N under a `tf.distribute` strategy of N replicas
+    """A replica's share of a batch-mean loss: loss / N under a `tf.distribute` strategy of N replicas.
 
-    The optimizer sums the replicas' gradients (an all-reduce), so each replica differentiates its
-    mean divided by N: the sum is then the gradient of the mean over the global batch, as with
-    `tf.nn.compute_average_loss` and Keras' own losses. With one replica the loss is left as it is.
-    """
+    The optimizer sums the replicas' gradients, so the sum is then the gradient of the global batch's
+    mean (as `tf.nn.compute_average_loss` and Keras' own losses do). One replica: unchanged."""
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return loss / replicas if replicas > 1 else loss
 
 
 def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, seeds,
                latent_dim: int = LATENT_DIM, real_label: float = 1.0, r1_gamma: float = 0.0,
-               d_loss_fn=discriminator_loss, g_loss_fn=generator_loss, augment=None) -> dict:
+               d_loss_fn=discriminator_loss, g_loss_fn=generator_loss) -> dict:
     """The course's one GAN update (chapter 02, section 5): D on real and fake, then G with fresh noise.
 
     `make_train_step` compiles it, `GAN.train_step` calls it, the checkers compare learners' steps with
@@ -161,19 +159,15 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
     from the same seed see the same noise. `real_label` < 1 is one-sided label smoothing (default D
     loss only); `r1_gamma` > 0 adds `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03);
     `d_loss_fn(real_logits, fake_logits)` and `g_loss_fn(fake_logits)` swap the losses (e.g. LSGAN);
-    `augment(images, seeds)` (e.g. `utils.chapters.faces.diff_augment`) transforms every batch D sees,
-    real or fake (the R1 penalty is taken on the augmented reals). Returns d_loss (without the penalty, as in
-    chapter 02), g_loss, and d_real, d_fake: batch means of D(x) and D(G(z)) as probabilities.
+    Returns d_loss (without the penalty, as in chapter 02), g_loss, and d_real, d_fake: batch means of D(x) and D(G(z)) as probabilities.
     Under a `tf.distribute` strategy each replica differentiates its losses divided by the number
     of replicas (`_replica_share`): N replicas then make one device's update on one global batch.
     """
     batch = tf.shape(real_images)[0]
-    seen = (lambda images: augment(images, seeds)) if augment else (lambda images: images)
     z = keras.random.normal((batch, latent_dim), seed=seeds)
     with tf.GradientTape() as tape:
-        real_images = seen(real_images)
         real_logits = discriminator(real_images, training=True)
-        fake_logits = discriminator(seen(generator(z, training=True)), training=True)
+        fake_logits = discriminator(generator(z, training=True), training=True)
         if d_loss_fn is discriminator_loss:
             d_loss = discriminator_loss(real_logits, fake_logits, real_label)
         else:
@@ -185,7 +179,7 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
 
     z = keras.random.normal((batch, latent_dim), seed=seeds)
     with tf.GradientTape() as tape:
-        g_loss = g_loss_fn(discriminator(seen(generator(z, training=True)), training=True))
+        g_loss = g_loss_fn(discriminator(generator(z, training=True), training=True))
         g_share = _replica_share(g_loss)
     g_vars = generator.trainable_variables
     g_optimizer.apply_gradients(zip(tape.gradient(g_share, g_vars), g_vars))
@@ -199,7 +193,7 @@ def make_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_d
     """`gan_update` as a `tf.function`: returns `step(real_images) -> dict(d_loss, g_loss, d_real, d_fake)`.
 
     Its noise comes from `SeedGenerator(seed)`, repeatable (or `seed` itself, one shared with other steps). `options`:
-    `d_loss_fn`, `g_loss_fn`, `augment`; `average`: a `utils.training.WeightAverage` of G (or a list), after every step.
+    `d_loss_fn`, `g_loss_fn`; `average`: a `utils.training.WeightAverage` of G (or a list), after every step.
     """
     seeds = seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
     averages = [] if average is None else list(average) if isinstance(average, (list, tuple)) else [average]

@@ -172,8 +172,8 @@ _ITEMS = [  # (question, right option, wrong options, why)
      "14x14",
      ["16x16", "13x13", "7x7 (the stride only moves the kernel)"],
      "'same' multiplies by the stride; 'valid' would give 7*2 + max(4-2, 0) = 16."),
-    ("Keras 3: you set discriminator.trainable = False, compile the combined model, then call "
-     "discriminator.train_on_batch for the first time. What happens?",
+    ("Keras 3: you compile the discriminator, set discriminator.trainable = False, compile the "
+     "combined model, then call discriminator.train_on_batch for the first time. What happens?",
      "D never trains; Keras only warns",
      ["Both networks train, as in Keras 2", "Keras raises an error at that call",
       "G never trains, D trains normally"],
