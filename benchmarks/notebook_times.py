@@ -2,7 +2,7 @@
 """Wall time of every solution notebook in fast mode and in full mode.
 
 Full mode: the `seconds` that tools/execute_solutions.py recorded in each notebook's metadata["course"]
-(with the date and core count of that run); `--rerun-full` executes copies of the notebooks again in full
+(with the core count of that run); `--rerun-full` executes copies of the notebooks again in full
 mode (outputs are not written back). Fast mode: `--fast` times `pytest --nbval-lax` on each notebook with
 COURSE_FAST=1, which is what CI runs. Targets: fast < 45 s, full <= 600 s, on 2 CPU cores.
 
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     if args.fast and not os.environ.get("COURSE_DATA_DIR"):
         print("note: COURSE_DATA_DIR is not set; offline machines need it for the fast runs")
     print(f"{os.cpu_count()} CPU cores visible; targets: fast < {FAST_TARGET_S:.0f} s, full <= {FULL_TARGET_S:.0f} s")
-    header = "| notebook | full (recorded) | recorded on | " + ("fast (nbval) | " if args.fast else "") + \
+    header = "| notebook | full (recorded) | cores | " + ("fast (nbval) | " if args.fast else "") + \
         ("full (re-run) | " if args.rerun_full else "") + "meets targets |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     for path in paths:
         meta = recorded(path)
         full = meta.get("seconds")
-        when = f"{meta.get('executed', '?')}, {meta.get('cpu_count', '?')} cores" if meta else "not executed"
+        when = f"{meta.get('cpu_count', '?')}" if meta else "not executed"
         cells = [path.stem, f"{full:.0f} s" if full is not None else "pending", when]
         ok = full is not None and full <= FULL_TARGET_S and meta.get("mode") == "full"
         if args.fast:

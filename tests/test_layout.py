@@ -1,7 +1,7 @@
 """The layout of `utils` shows the architecture: a small core, chapter code beside it, checkers on top.
 
 Imports only flow downwards (exercises -> chapters -> core), no chapter's checkers import another
-chapter's, the import graph has no cycle, and the core stays small (issue 11: at most 2,000 lines).
+chapter's, the import graph has no cycle, and the core stays small (CORE_LIMIT lines).
 """
 
 from __future__ import annotations

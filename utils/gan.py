@@ -158,10 +158,10 @@ def gan_update(generator, discriminator, g_optimizer, d_optimizer, real_images, 
     it. Both latent batches come from `seeds` (a `keras.random.SeedGenerator`), D's first, so two runs
     from the same seed see the same noise. `real_label` < 1 is one-sided label smoothing (default D
     loss only); `r1_gamma` > 0 adds `r1_gamma / 2 * r1_penalty(D, real)` to D's loss (chapter 03);
-    `d_loss_fn(real_logits, fake_logits)` and `g_loss_fn(fake_logits)` swap the losses (e.g. LSGAN);
-    Returns d_loss (without the penalty, as in chapter 02), g_loss, and d_real, d_fake: batch means of D(x) and D(G(z)) as probabilities.
-    Under a `tf.distribute` strategy each replica differentiates its losses divided by the number
-    of replicas (`_replica_share`): N replicas then make one device's update on one global batch.
+    `d_loss_fn(real_logits, fake_logits)` and `g_loss_fn(fake_logits)` swap the losses (e.g. LSGAN).
+    Returns d_loss (without the penalty), g_loss, and d_real, d_fake: batch means of D(x) and D(G(z)).
+    Under a `tf.distribute` strategy each replica differentiates its losses divided by the number of
+    replicas (`_replica_share`): N replicas then make one device's update on one global batch.
     """
     batch = tf.shape(real_images)[0]
     z = keras.random.normal((batch, latent_dim), seed=seeds)
