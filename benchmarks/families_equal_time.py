@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Chapter 10's table at equal training time: MLP GAN, DCGAN and VAE trained for the diffusion model's budget.
 
-Chapter 10 (section 7) scores each family's saved model at its own chapter's budget (GAN 282 s, DCGAN
-450 s, VAE 234 s, diffusion 240 s). This script trains chapter 02's MLP GAN, chapter 03's DCGAN and
-chapter 04's VAE, one after the other on the same machine, each for --budget seconds of wall-clock
-training (default 240 s, the budget chapter 10's notebook trains its U-Net for), with their chapters'
+Chapter 10 (section 7) scores each family's saved model at its own chapter's budget. This script
+trains chapter 02's MLP GAN, chapter 03's DCGAN and chapter 04's VAE, one after the other on the
+same machine, each for --budget seconds of wall-clock training (default 240 s, the budget chapter
+10's notebook trains its U-Net for), with their chapters'
 recipes built from `utils`:
 
   MLP GAN (02): `gan.build_mlp_generator/discriminator` (256/512 and 512/256 units, dropout 0.3),
@@ -12,9 +12,8 @@ recipes built from `utils`:
                 over shuffled epochs (the clock is checked after every step)
   DCGAN (03):   `gan.build_dcgan_generator/discriminator` (64 / 32 filters), `gan.GAN` with R1
                 gamma 1 and real label 1.0, Adam 2e-4 beta_1 0.5 for both, batch 32, `fit()` with
-                `compile(steps_per_execution=8)` (chapter 03's; --dcgan-spe 1 gives one step per call,
-                as in docs/results.md's table), stopped by
-                `training.TimeBudget`
+                `compile(steps_per_execution=8)` (chapter 03's; --dcgan-spe 1 gives one step per call),
+                stopped by `training.TimeBudget`
   VAE (04):     `vae.build_encoder/decoder` (latent 16), `vae.VAE`, Adam 1e-3, batch 128, dynamic
                 binarisation, KL warm-up from 0.1 to 1 over 10 epochs (`vae.KLWarmup`), `fit()`
                 stopped by `training.TimeBudget` (chapter 04's per-epoch validation, which does not

@@ -5,6 +5,7 @@ finishes in one sitting, a header that says how long the chapter takes, and no r
 times, locks, work logs, issue numbers) or machine path in what a learner reads or in a stored output.
 """
 
+import json
 import re
 import statistics
 
@@ -30,7 +31,7 @@ PROVENANCE = {  # what a learner must never read: the makers' lab notebook and t
     "a lock": re.compile(r"\bflock\b"),
     "a work session": re.compile(r"\b[Ss]ession \d"),
     "an issue number": re.compile(r"\b[Ii]ssue #?\d"),
-    "a date": re.compile(r"\b20\d\d-\d\d-\d\d\b"),
+    "a date": re.compile(r"\b20\d\d-\d\d-\d\d(?:\b|T\d)"),
 }
 
 
@@ -55,6 +56,8 @@ def _visible_text(path) -> str:
             data = output.get("data", {})
             parts += [data.get("text/plain", ""), data.get("text/markdown", ""), data.get("text/html", "")]
             parts += output.get("traceback", [])
+        parts.append(json.dumps(cell.metadata))  # e.g. a kernel's execution timestamps
+    parts.append(json.dumps(nb.metadata))
     return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
 
 
@@ -64,7 +67,8 @@ def provenance_found(text: str) -> list[str]:
 
 def test_the_provenance_check_can_fail():
     for text in ("data COURSE_DATA_DIR=/work/shared/data/mnist", "20:41 UTC", "flock /tmp/x.lock",
-                 "Session 9 measured", "see issue 14", "executed 2026-12-06"):
+                 "Session 9 measured", "see issue 14", "executed 2026-12-06",
+                 '"shell.execute_reply": "2026-12-07T22:13:05.1Z"'):
         assert provenance_found(text), text
     assert not provenance_found("data files in COURSE_DATA_DIR | mode full | 2 CPU cores")
 

@@ -29,7 +29,8 @@ def execute(path: Path, timeout: int) -> float:
     os.environ.pop("COURSE_FAST", None)  # full mode: the kernel inherits this environment
     start = time.perf_counter()
     resources = {"metadata": {"path": str(path.parent)}}  # run from solutions/, as Jupyter would
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources,
+                            record_timing=False)  # no run timestamps in the cells' metadata
     client.execute()
     seconds = time.perf_counter() - start
     nb.metadata["course"] = {
