@@ -36,7 +36,7 @@ lab: install  ## set up, then open JupyterLab on the course (loopback, a free po
 
 test: install  ## set up, then run everything: unit tests, exercise sync, stale outputs, nbval (fast mode)
 	$(PY) tools/check_data.py
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n 2  # two workers (pytest-xdist): the unit tests in about 60% of the time
 	$(NBVAL_ENV) $(PY) -m pytest $(NBVAL)
 
 test-oldest:  ## unit tests + solutions (fast) on the lowest versions, Python 3.13, in .venv-oldest (skips without 3.13)
@@ -50,7 +50,7 @@ test-browser: $(BROWSER_STAMP)  ## JupyterLab in headless Chromium, as a learner
 	$(PY) tools/browser_test.py
 
 unit: install  ## only the pytest unit tests (no notebooks)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n 2
 
 exercises: install  ## regenerate notebooks/ from solutions/; keeps edited ones (FORCE=1: copy, then replace)
 	$(PY) tools/make_exercises.py $(if $(FORCE),--force)
