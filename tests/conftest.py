@@ -62,3 +62,17 @@ def status(exercise, answer):
 
 def message(exercise, answer):
     return exercise.evaluate(answer).message
+
+
+@pytest.fixture(scope="session")
+def json_from_fresh_python():
+    """Run a script in a fresh Python (its own TensorFlow devices) and return the JSON it prints last."""
+    import json
+    import subprocess
+
+    def run(script: str) -> dict:
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    return run

@@ -4,9 +4,6 @@ Logical devices must be configured before TensorFlow initialises its devices, so
 subprocess (this pytest process has usually initialised TensorFlow already).
 """
 
-import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -65,10 +62,8 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def result():
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def result(json_from_fresh_python):
+    return json_from_fresh_python(SCRIPT)
 
 
 def test_two_replicas(result):

@@ -10,9 +10,6 @@ noise each replica draws: only the loss scaling can make one and two replicas di
 scaling error shows in full (Adam would normalise most of it away).
 """
 
-import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -85,10 +82,8 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def result():
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def result(json_from_fresh_python):
+    return json_from_fresh_python(SCRIPT)
 
 
 def test_two_replicas(result):
